@@ -119,6 +119,4 @@ def get(name: str | Activation, *, argument: str = "activation") -> Activation:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(
-            f"unknown {argument} {name!r}; expected one of {', '.join(sorted(_REGISTRY))}"
-        ) from None
+        raise ValueError(f"unknown {argument} {name!r}; expected one of {', '.join(sorted(_REGISTRY))}") from None

@@ -118,8 +118,22 @@ def forward(
             np.copyto(h, h_prev, where=~mask[t][:, None])
 
     out = Hs[1:] if m is None else Hs[1:] * m
-    cache = dict(x=x, params=params, A=A, Hs=Hs, HR=HR, RH=RH, W_R_rz=W_R_rz, W_R_h=W_R_h,
-                 m=m, partial=partial, rdrop=rdrop, f=f, g=g, reset_after=reset_after)
+    cache = dict(
+        x=x,
+        params=params,
+        A=A,
+        Hs=Hs,
+        HR=HR,
+        RH=RH,
+        W_R_rz=W_R_rz,
+        W_R_h=W_R_h,
+        m=m,
+        partial=partial,
+        rdrop=rdrop,
+        f=f,
+        g=g,
+        reset_after=reset_after,
+    )
     return out, (Hs[T],), cache
 
 
@@ -196,9 +210,7 @@ def backward(
             grads["b_R"] = dHR2.sum(axis=0)
     else:
         dA2 = dA.reshape(T * N, 3 * H)
-        grads["W_R"] = np.concatenate(
-            [h2.T @ dA2[:, : 2 * H], RH.reshape(T * N, H).T @ dA2[:, 2 * H :]], axis=1
-        )
+        grads["W_R"] = np.concatenate([h2.T @ dA2[:, : 2 * H], RH.reshape(T * N, H).T @ dA2[:, 2 * H :]], axis=1)
     if db is not None:
         grads["b"] = db
     return dx, (dh,), grads

@@ -1,0 +1,1 @@
+"""The ``rnnlab`` command line: one module per command, ``main.py`` dispatches."""

@@ -1,0 +1,1 @@
+"""Ways in and out of rnnlab: ``rnnlab.interop.torch`` (``from_torch``, ``to_torch``)."""
