@@ -127,3 +127,23 @@ def check_float32(cell: ModuleType, opts: dict[str, Any]) -> None:
     assert np.max(np.abs(out32 - out64)) < 1e-5, f"float32 vs float64 outputs differ by {np.max(np.abs(out32 - out64))}"
     for a, b in zip(fin32, fin64, strict=True):
         assert np.max(np.abs(a - b)) < 1e-5
+
+
+def check_dh_record(cell: ModuleType, opts: dict[str, Any]) -> None:
+    """``dh_record[t]`` is dL/dH_t: the derivative of the loss with the state after step t perturbed."""
+    p = make_problem(cell, 6)
+    _, _, cache = cell.forward(p["x"], p["state"], p["params"], **opts)
+    record = np.zeros((T, N, H))
+    cell.backward(p["dout"], p["dstate"], cache, dh_record=record)
+    for t in (0, 2, T - 1):
+        head, states, _ = cell.forward(p["x"][: t + 1], p["state"], p["params"], **opts)
+        h_t = states[0].copy()
+
+        def f(h_t=h_t, t=t, head=head, states=states) -> float:
+            total = float((head[:t] * p["dout"][:t]).sum() + (h_t * p["dout"][t]).sum())
+            out, final, _ = cell.forward(p["x"][t + 1 :], (h_t, *states[1:]), p["params"], **opts)
+            total += float((out * p["dout"][t + 1 :]).sum()) if t + 1 < T else 0.0
+            final = final if t + 1 < T else (h_t, *states[1:])
+            return total + float(sum((a * d).sum() for a, d in zip(final, p["dstate"], strict=True)))
+
+        assert_close(f"dL/dH_{t}", record[t], numerical_grad(f, h_t), 1e-6)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnlab.cells import rnn
-from tests.cells.common import check_float32, check_gradients, check_mask_semantics, make_problem
+from tests.cells.common import check_dh_record, check_float32, check_gradients, check_mask_semantics, make_problem
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
@@ -54,3 +54,7 @@ def test_mask_semantics():
 
 def test_float32_matches_float64():
     check_float32(rnn, {})
+
+
+def test_recorded_state_gradients_are_dL_dH_t():
+    check_dh_record(rnn, {})

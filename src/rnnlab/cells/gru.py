@@ -143,8 +143,13 @@ def backward(
     cache: dict[str, Any],
     *,
     truncate: int | None = None,
+    dh_record: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], dict[str, np.ndarray]]:
-    """BPTT: ``dout (T, N, H)`` or None, ``dstate = (dH_T,)``; returns ``(dx, (dH_0,), grads)``."""
+    """BPTT: ``dout (T, N, H)`` or None, ``dstate = (dH_T,)``; returns ``(dx, (dH_0,), grads)``.
+
+    ``dh_record``: optional ``(T, N, H)`` buffer, filled with ``dL/dH_t``, the total gradient reaching the
+    state after step ``t`` (for gradient-flow diagnostics).
+    """
     x, params, A, Hs, HR, RH = (cache[k] for k in ("x", "params", "A", "Hs", "HR", "RH"))
     m, partial, rdrop, f, g = (cache[k] for k in ("m", "partial", "rdrop", "f", "g"))
     reset_after = cache["reset_after"]
@@ -168,6 +173,8 @@ def backward(
         h_prev = Hs[t]
         h_in = h_prev if rdrop is None else h_prev * rdrop
         dh_t = dh if dout is None else dh + dout[t]
+        if dh_record is not None:
+            dh_record[t] = dh_t
         masked = partial is not None and partial[t]
         if masked:
             dh_skip = dh * (1.0 - m[t])

@@ -109,6 +109,7 @@ def backward(
     cache: dict[str, Any],
     *,
     truncate: int | None = None,
+    dh_record: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
     """BPTT through the sequence that ``forward`` ran.
 
@@ -116,6 +117,8 @@ def backward(
         dout: gradient of the outputs, ``(T, N, H)``, or None.
         dstate: gradients of ``(H_T, C_T)``, each ``(N, H)`` or None.
         truncate: cut the state gradient every ``truncate`` steps (see ``cells.cuts_here``).
+        dh_record: optional ``(T, N, H)`` buffer, filled with ``dL/dH_t``, the total gradient reaching
+            the hidden state after step ``t`` (for gradient-flow diagnostics).
 
     Returns:
         ``(dx (T, N, D), (dH_0, dC_0), grads)`` with ``grads`` keyed like ``params``.
@@ -136,6 +139,8 @@ def backward(
         a = A[t]
         i, fg, c_tilde, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         dh_t = dh if dout is None else dh + dout[t]
+        if dh_record is not None:
+            dh_record[t] = dh_t
         masked = partial is not None and partial[t]
         if masked:  # padded rows: the state passes through untouched, the cell gets nothing
             mt = m[t]
