@@ -90,7 +90,16 @@ class Sequential:
         return {k: v.copy() for k, v in self.params.items()}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Copy ``weights`` into the parameters, checking names and shapes."""
+        """Copy ``weights`` into the parameters, checking names and shapes.
+
+        Layers not built yet are built first, their input size read off their kernel ``W (D, ...)``.
+        """
+        for layer in self.layers:
+            if not layer.built:
+                prefix = f"{layer.name}/" + ("forward/" if isinstance(layer, Bidirectional) else "")
+                kernel = weights.get(prefix + "W")
+                if kernel is not None:
+                    layer.build(kernel.shape[0])
         params = self.params
         missing, extra = set(params) - set(weights), set(weights) - set(params)
         if missing or extra:
