@@ -7,14 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from rnnlab import __version__
-from rnnlab.cli import gradcheck
+from rnnlab.cli import evaluate, gradcheck, predict, train
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnlab", description="Recurrent neural networks with hand-derived BPTT.")
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command")
-    for module in (gradcheck,):
+    for module in (train, evaluate, predict, gradcheck):
         module.add_parser(sub)
     return parser
 
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"rnnlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

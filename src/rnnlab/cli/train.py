@@ -1,0 +1,86 @@
+"""``rnnlab train``: train a task's model, with progress, checkpoints, a history CSV and learning curves.
+
+Writes into ``--out DIR``: ``model.rnnlab`` (architecture + weights), ``checkpoint.rnnlab`` (for
+``--resume``), ``history.csv``, ``learning_curve.png`` and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from rnnlab import tasks
+from rnnlab.io import atomic_write_text
+
+
+def add_common_model_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model and optimizer")
+    g.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell (default lstm)")
+    g.add_argument("--units", type=int, default=64, help="hidden units H per recurrent layer (default 64)")
+    g.add_argument("--activation", default="tanh", help="activation of the Elman RNN (default tanh)")
+    g.add_argument("--recurrent-activation", default="sigmoid",
+                   help="gate activation of LSTM/GRU: sigmoid (default) or hard_sigmoid")
+    g.add_argument("--dropout", type=float, default=0.0, help="dropout rate on the recurrent layers' inputs")
+    g.add_argument("--recurrent-dropout", type=float, default=0.0, help="dropout rate on the recurrent state")
+    g.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop", "adagrad"], default="adam",
+                   help="optimizer (default adam)")
+    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    g.add_argument("--clipnorm", type=float, default=None, help="clip the global gradient norm to this value")
+    g.add_argument("--clipvalue", type=float, default=None, help="clip every gradient entry to [-C, C]")
+    g.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="float precision")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model on a task", description=__doc__,
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--task", choices=tasks.names(), default="adding", help="what to learn")
+    p.add_argument("--out", default="runs/latest", help="output folder")
+    p.add_argument("--epochs", type=int, default=10, help="passes over the training data")
+    p.add_argument("--batch-size", type=int, default=32, help="sequences per update")
+    p.add_argument("--seed", type=int, default=0, help="seed for data, weights, dropout and shuffling")
+    p.add_argument("--checkpoint-every", type=int, default=50,
+                   help="also checkpoint every this many updates within an epoch (0: only at epoch ends)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.rnnlab if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the final metrics as the last line")
+    add_common_model_arguments(p)
+    for name in tasks.names():
+        tasks.get(name).add_arguments(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    task = tasks.get(args.task)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = task.load(args)
+    model = task.build_model(args, data)
+    model.metadata = {**data.metadata, "cell": args.cell}
+    checkpoint = out / "checkpoint.rnnlab"
+    if not args.resume and checkpoint.exists():
+        os.remove(checkpoint)  # a fresh run must not pick up an old run's state
+    history = model.fit(
+        *data.train, batch_size=args.batch_size, epochs=args.epochs, validation_data=data.valid,
+        verbose=0 if args.quiet else 1, checkpoint_path=checkpoint, checkpoint_every=args.checkpoint_every or None,
+        resume=args.resume,
+    )
+    model.save(out / "model.rnnlab")
+    history.to_csv(out / "history.csv")
+    try:
+        from rnnlab.plots import plot_history
+
+        plot_history(history, out / "learning_curve.png", title=f"{args.task} ({args.cell})")
+    except ImportError as err:
+        print(f"note: no learning-curve plot ({err})")
+    final = task.report(model, data)
+    metrics = {"task": args.task, "cell": args.cell, "epochs": len(history.epoch),
+               **{k: v[-1] for k, v in history.history.items() if not k.startswith("grad_norm/")}, **final}
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    for k, v in final.items():
+        print(f"{k}: {v:.4f}")
+    print(f"saved {out / 'model.rnnlab'}, {out / 'history.csv'}, {out / 'learning_curve.png'}")
+    if args.json:
+        print(json.dumps(metrics))
+    return 0

@@ -1,0 +1,60 @@
+"""Tasks the command line trains: each module builds its data, its model and its final report.
+
+A task module provides ``NAME``, ``DESCRIPTION``, ``add_arguments(parser)``, ``load(args) -> TaskData``,
+``build_model(args, data) -> Sequential`` (compiled) and ``report(model, data) -> dict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from rnnlab.layers import GRU, LSTM, Bidirectional, Recurrent, SimpleRNN
+
+CELL_CLASSES: dict[str, type[Recurrent]] = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+
+
+@dataclass
+class TaskData:
+    """Training, validation and test splits as ``(x, y)`` pairs, plus what the model file should keep."""
+
+    train: tuple[Any, Any]
+    valid: tuple[Any, Any] | None
+    test: tuple[Any, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def recurrent_layer(args: Any, units: int, return_sequences: bool, seed: int, bidirectional: bool = False) -> Any:
+    """The ``--cell`` layer with the common flags (activation, dropout, dtype)."""
+    cls = CELL_CLASSES[args.cell]
+    kwargs: dict[str, Any] = dict(return_sequences=return_sequences, dtype=args.dtype, seed=seed,
+                                  dropout=args.dropout, recurrent_dropout=args.recurrent_dropout)
+    if args.cell != "rnn":
+        kwargs["recurrent_activation"] = args.recurrent_activation
+    if args.cell == "rnn":
+        kwargs["activation"] = args.activation
+    layer = cls(units, **kwargs)
+    return Bidirectional(layer) if bidirectional else layer
+
+
+def optimizer_config(args: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {"lr": args.lr}
+    if args.clipnorm is not None:
+        config["clipnorm"] = args.clipnorm
+    if args.clipvalue is not None:
+        config["clipvalue"] = args.clipvalue
+    return {"class_name": args.optimizer, "config": config}
+
+
+def get(name: str) -> ModuleType:
+    from rnnlab.tasks import adding
+
+    tasks = {adding.NAME: adding}
+    if name not in tasks:
+        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(sorted(tasks))}")
+    return tasks[name]
+
+
+def names() -> tuple[str, ...]:
+    return ("adding",)

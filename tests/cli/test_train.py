@@ -1,0 +1,89 @@
+"""``rnnlab train / evaluate / predict``: files written, JSON line, kill -9 and --resume, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab.cli.main import main
+
+SMALL = ["--task", "adding", "--length", "12", "--train-size", "128", "--test-size", "64", "--epochs", "2",
+         "--units", "8", "--batch-size", "32", "--quiet"]
+
+
+def test_train_evaluate_predict(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *SMALL, "--out", str(out), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert metrics["task"] == "adding" and metrics["epochs"] == 2 and 0 <= metrics["test_solved_fraction"] <= 1
+    for name in ("model.rnnlab", "checkpoint.rnnlab", "history.csv", "learning_curve.png", "metrics.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,loss,within_tolerance")
+    assert main(["evaluate", str(out / "model.rnnlab"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["within_tolerance"] == pytest.approx(metrics["test_solved_fraction"])
+    assert main(["predict", str(out / "model.rnnlab"), "--examples", "2"]) == 0
+    assert "target" in capsys.readouterr().out
+
+
+def run_cli(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "rnnlab.cli.main", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **kwargs)
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
+    args = ["train", "--task", "adding", "--length", "100", "--train-size", "2000", "--test-size", "64",
+            "--epochs", "2", "--units", "48", "--checkpoint-every", "5", "--dropout", "0.1", "--quiet"]
+    whole = run_cli(*args, "--out", str(tmp_path / "whole"))
+    assert whole.wait(timeout=300) == 0, whole.stderr.read().decode()
+
+    out = tmp_path / "killed"
+    proc = run_cli(*args, "--out", str(out))
+    deadline = time.time() + 120
+    while not (out / "checkpoint.rnnlab").exists() and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # let it get well past the first checkpoint
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=60) == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (out / "model.rnnlab").exists()
+    assert not [p for p in os.listdir(out) if p.endswith(".tmp")], "a half-written file was left behind"
+
+    resumed = run_cli(*args, "--out", str(out), "--resume")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
+    a, b = rnnlab.load_model(tmp_path / "whole" / "model.rnnlab"), rnnlab.load_model(out / "model.rnnlab")
+    for k, v in a.params.items():
+        np.testing.assert_array_equal(b.params[k], v, err_msg=k)
+
+
+def test_bad_input_gives_a_clear_error_and_nonzero_exit(tmp_path, capsys):
+    bad = tmp_path / "bad.rnnlab"
+    bad.write_bytes(b"\x80\x04\x95 this is a pickle, not a model")
+    assert main(["evaluate", str(bad)]) == 1
+    assert "bad.rnnlab" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "missing.rnnlab")]) == 1
+    assert "missing.rnnlab" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert main(["train", *SMALL, "--out", str(out)]) == 0
+    capsys.readouterr()
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert main(["predict", str(out / "model.rnnlab"), "--input", str(objects)]) == 1
+    assert "not a plain NumPy array file" in capsys.readouterr().err
+    assert main(["train", *SMALL, "--units", "0", "--out", str(tmp_path / "r2")]) == 1
+    assert "units must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_every_command_has_help(capsys):
+    for command in ("train", "evaluate", "predict", "gradcheck"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "--json" in capsys.readouterr().out
