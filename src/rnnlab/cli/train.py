@@ -18,7 +18,8 @@ from rnnlab.io import atomic_write_text
 def add_common_model_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and optimizer")
     g.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell (default lstm)")
-    g.add_argument("--units", type=int, default=64, help="hidden units H per recurrent layer (default 64)")
+    g.add_argument("--units", type=int, default=None, help="hidden units H per recurrent layer (task default)")
+    g.add_argument("--layers", type=int, default=None, help="stacked recurrent layers (task default)")
     g.add_argument("--activation", default="tanh", help="activation of the Elman RNN (default tanh)")
     g.add_argument("--recurrent-activation", default="sigmoid",
                    help="gate activation of LSTM/GRU: sigmoid (default) or hard_sigmoid")
@@ -26,7 +27,7 @@ def add_common_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--recurrent-dropout", type=float, default=0.0, help="dropout rate on the recurrent state")
     g.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop", "adagrad"], default="adam",
                    help="optimizer (default adam)")
-    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    g.add_argument("--lr", type=float, default=None, help="learning rate (task default)")
     g.add_argument("--clipnorm", type=float, default=None, help="clip the global gradient norm to this value")
     g.add_argument("--clipvalue", type=float, default=None, help="clip every gradient entry to [-C, C]")
     g.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="float precision")
@@ -35,10 +36,11 @@ def add_common_model_arguments(p: argparse.ArgumentParser) -> None:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on a task", description=__doc__,
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--task", choices=tasks.names(), default="adding", help="what to learn")
+    names = tasks.names()
+    p.add_argument("--task", choices=names, default="pos" if "pos" in names else names[0], help="what to learn")
     p.add_argument("--out", default="runs/latest", help="output folder")
-    p.add_argument("--epochs", type=int, default=10, help="passes over the training data")
-    p.add_argument("--batch-size", type=int, default=32, help="sequences per update")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the training data (task default)")
+    p.add_argument("--batch-size", type=int, default=None, help="sequences per update (task default)")
     p.add_argument("--seed", type=int, default=0, help="seed for data, weights, dropout and shuffling")
     p.add_argument("--checkpoint-every", type=int, default=50,
                    help="also checkpoint every this many updates within an epoch (0: only at epoch ends)")
@@ -46,13 +48,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object with the final metrics as the last line")
     add_common_model_arguments(p)
-    for name in tasks.names():
-        tasks.get(name).add_arguments(p)
+    g = p.add_argument_group("data (each task reads the flags it needs; without them, its default data)")
+    g.add_argument("--train", help="training file (pos: CoNLL-U; vowels: UEA .ts)")
+    g.add_argument("--dev", help="validation file (pos: CoNLL-U)")
+    g.add_argument("--test", help="test file (pos: CoNLL-U; vowels: UEA .ts)")
+    g.add_argument("--data", help="single-file data set (music: piano-roll .mat; chars: a text file)")
+    g.add_argument("--length", type=int, default=None, help="sequence length T of synthetic tasks (adding, copy) "
+                   "and of training windows (chars)")
+    g.add_argument("--train-size", type=int, default=None, help="training sequences of synthetic tasks")
+    g.add_argument("--test-size", type=int, default=None, help="test sequences of synthetic tasks")
     p.set_defaults(run=run)
+
+
+# Used when neither the command line nor the task's DEFAULTS give a value.
+GLOBAL_DEFAULTS = {"epochs": 10, "batch_size": 32, "units": 64, "layers": 1, "lr": 1e-3,
+                   "length": 50, "train_size": 5000, "test_size": 2560}
+
+
+def apply_defaults(args: argparse.Namespace, task_defaults: dict) -> None:
+    """Fill the flags left unset from the task's ``DEFAULTS``, then the global ones."""
+    for key, value in {**GLOBAL_DEFAULTS, **task_defaults}.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
 
 
 def run(args: argparse.Namespace) -> int:
     task = tasks.get(args.task)
+    apply_defaults(args, getattr(task, "DEFAULTS", {}))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = task.load(args)

@@ -1,7 +1,9 @@
 """Tasks the command line trains: each module builds its data, its model and its final report.
 
-A task module provides ``NAME``, ``DESCRIPTION``, ``add_arguments(parser)``, ``load(args) -> TaskData``,
-``build_model(args, data) -> Sequential`` (compiled) and ``report(model, data) -> dict``.
+A task module provides ``NAME``, ``DESCRIPTION``, ``DEFAULTS`` (values for the flags of ``rnnlab train``
+that the user did not set: epochs, units, lr, batch_size, length ...), ``load(args) -> TaskData``,
+``build_model(args, data) -> Sequential`` (compiled), ``report(model, data) -> dict`` (final test
+metrics) and ``test_data(metadata) -> (x, y)`` (the test split of a saved model, for ``rnnlab evaluate``).
 """
 
 from __future__ import annotations
@@ -47,14 +49,32 @@ def optimizer_config(args: Any) -> dict[str, Any]:
     return {"class_name": args.optimizer, "config": config}
 
 
-def get(name: str) -> ModuleType:
-    from rnnlab.tasks import adding
+# name -> module; each module is imported only when its task is used
+TASKS = {
+    "pos": "rnnlab.tasks.pos",
+    "vowels": "rnnlab.tasks.vowels",
+    "music": "rnnlab.tasks.music",
+    "chars": "rnnlab.tasks.chars",
+    "adding": "rnnlab.tasks.adding",
+    "copy": "rnnlab.tasks.copy",
+}
 
-    tasks = {adding.NAME: adding}
+
+def available() -> dict[str, str]:
+    """The tasks whose module is present."""
+    import importlib.util
+
+    return {name: mod for name, mod in TASKS.items() if importlib.util.find_spec(mod) is not None}
+
+
+def get(name: str) -> ModuleType:
+    import importlib
+
+    tasks = available()
     if name not in tasks:
-        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(sorted(tasks))}")
-    return tasks[name]
+        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(tasks)}")
+    return importlib.import_module(tasks[name])
 
 
 def names() -> tuple[str, ...]:
-    return ("adding",)
+    return tuple(available())

@@ -6,7 +6,6 @@ A sequence counts as solved when the absolute error is below 0.04 (the paper's c
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import numpy as np
@@ -21,11 +20,9 @@ DESCRIPTION = "adding problem: sum the two marked numbers of a long sequence (Ho
 TOLERANCE = 0.04
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("adding task")
-    g.add_argument("--length", type=int, default=50, help="sequence length T (default 50)")
-    g.add_argument("--train-size", type=int, default=5000, help="training sequences (default 5000)")
-    g.add_argument("--test-size", type=int, default=2560, help="test sequences (default 2560)")
+# Defaults for the flags of `rnnlab train` this task uses (the command line overrides them).
+DEFAULTS = {"length": 50, "train_size": 5000, "test_size": 2560, "units": 64, "epochs": 10, "lr": 1e-3,
+            "batch_size": 32}
 
 
 def load(args: Any) -> TaskData:
