@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import activations, initializers
+from rnnlab import activations, initializers, threads
 from rnnlab.cells import CELLS
 from rnnlab.checks import check_float_array, check_positive_int, check_rate, check_sequences, resolve_mask
 from rnnlab.layers.base import Layer
@@ -168,18 +168,20 @@ class Recurrent(Layer):
         if training and self.recurrent_dropout > 0.0:
             rdrop = self._dropout_mask((N, self.units), self.recurrent_dropout)  # (N, H)
         cell = self.cell
-        seq, final, cell_cache = cell.forward(
-            np.ascontiguousarray(x), states, self.params, mask=mask, rdrop=rdrop, **self.cell_options()
-        )
-        return seq, final, {"cell": cell, "cell_cache": cell_cache, "xdrop": xdrop}
+        with threads.for_recurrent_step(N, self.units, self.gates):
+            seq, final, cell_cache = cell.forward(
+                np.ascontiguousarray(x), states, self.params, mask=mask, rdrop=rdrop, **self.cell_options()
+            )
+        return seq, final, {"cell": cell, "cell_cache": cell_cache, "xdrop": xdrop, "batch": N}
 
     def run_backward(
         self, dseq: np.ndarray | None, dstates: tuple[np.ndarray | None, ...], cache: dict[str, Any]
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """Time-major BPTT for ``run``: returns ``(dx (T, N, D), dinitial_states)``; sets ``grads``."""
-        dx, dstates0, grads = cache["cell"].backward(
-            dseq, dstates, cache["cell_cache"], truncate=self.truncate_gradient
-        )
+        with threads.for_recurrent_step(cache["batch"], self.units, self.gates):
+            dx, dstates0, grads = cache["cell"].backward(
+                dseq, dstates, cache["cell_cache"], truncate=self.truncate_gradient
+            )
         if cache["xdrop"] is not None:
             dx *= cache["xdrop"]
         self.grads = grads

@@ -25,10 +25,12 @@ from rnnlab.layers import GRU, LSTM, Bidirectional, Layer, Recurrent, SimpleRNN
 from rnnlab.layers.dense import Dense
 from rnnlab.layers.dropout import Dropout
 from rnnlab.layers.embedding import Embedding
+from rnnlab.layers.feature_embedding import FeatureEmbedding
 
 # The only classes a model file may name: loading never imports or evaluates anything else.
 LAYER_CLASSES: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout, Embedding)
+    cls.__name__: cls
+    for cls in (SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout, Embedding, FeatureEmbedding)
 }
 
 
@@ -133,7 +135,8 @@ class Sequential:
     ) -> tuple[np.ndarray, list[Any], np.ndarray | None]:
         """Run every layer. Returns ``(outputs, caches, mask of the outputs)``.
 
-        ``mask (N, T)`` marks real steps of padded input; an ``Embedding(mask_zero=True)`` adds its own.
+        ``mask (N, T)`` marks real steps of padded input; an ``Embedding`` or ``FeatureEmbedding`` with
+        ``mask_zero`` adds its own.
         The output mask is the input mask while outputs are sequences, and None once a recurrent
         layer returns one vector per sequence.
         """
@@ -141,9 +144,9 @@ class Sequential:
             raise ValueError("the model has no layers; add some first")
         h, m, caches = x, mask, []
         for layer in self.layers:
-            if isinstance(layer, Embedding):
+            if isinstance(layer, Embedding | FeatureEmbedding):
                 m = layer.compute_mask(h, m)
-                h, cache = layer.forward(h)
+                h, cache = layer.forward(h, training=training)
             elif isinstance(layer, Recurrent | Bidirectional):
                 h, cache = layer.forward(h, mask=m, training=training)
                 if not layer.return_sequences:
