@@ -28,6 +28,8 @@ def add_common_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop", "adagrad"], default="adam",
                    help="optimizer (default adam)")
     g.add_argument("--lr", type=float, default=None, help="learning rate (task default)")
+    g.add_argument("--lr-schedule", choices=["constant", "cosine"], default=None,
+                   help="constant, or a cosine decay to 2%% of --lr over the run (task default)")
     g.add_argument("--clipnorm", type=float, default=None, help="clip the global gradient norm to this value")
     g.add_argument("--clipvalue", type=float, default=None, help="clip every gradient entry to [-C, C]")
     g.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="float precision")
@@ -61,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 # Used when neither the command line nor the task's DEFAULTS give a value.
-GLOBAL_DEFAULTS = {"epochs": 10, "batch_size": 32, "units": 64, "layers": 1, "lr": 1e-3,
+GLOBAL_DEFAULTS = {"lr_schedule": "constant", "epochs": 10, "batch_size": 32, "units": 64, "layers": 1, "lr": 1e-3,
                    "length": 50, "train_size": 5000, "test_size": 2560}
 
 

@@ -40,8 +40,20 @@ def recurrent_layer(args: Any, units: int, return_sequences: bool, seed: int, bi
     return Bidirectional(layer) if bidirectional else layer
 
 
-def optimizer_config(args: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {"lr": args.lr}
+def optimizer_config(args: Any, train_size: int | None = None) -> dict[str, Any]:
+    """The optimizer of the flags: ``--optimizer``, ``--lr``, ``--lr-schedule``, ``--clipnorm``, ``--clipvalue``.
+
+    ``cosine`` decays the rate along half a cosine to 2 % of ``--lr`` over all the run's updates
+    (``train_size`` sequences per epoch); the schedule follows the optimizer's step count, which
+    checkpoints keep, so a resumed run follows the same schedule.
+    """
+    lr: Any = args.lr
+    if getattr(args, "lr_schedule", "constant") == "cosine":
+        if train_size is None:
+            raise ValueError("--lr-schedule cosine needs the number of training sequences")
+        total = max(1, args.epochs * -(-train_size // args.batch_size))
+        lr = {"class_name": "CosineDecay", "config": {"lr": args.lr, "total_steps": total, "min_lr": args.lr * 0.02}}
+    config: dict[str, Any] = {"lr": lr}
     if args.clipnorm is not None:
         config["clipnorm"] = args.clipnorm
     if args.clipvalue is not None:

@@ -29,7 +29,7 @@ from rnnlab.tasks import TaskData, optimizer_config, recurrent_layer
 
 NAME = "pos"
 DESCRIPTION = "part-of-speech tagging of the English Web Treebank (UPOS) with a bidirectional recurrent tagger"
-DEFAULTS = {"units": 128, "layers": 2, "epochs": 8, "lr": 2e-3, "batch_size": 32}
+DEFAULTS = {"units": 128, "layers": 2, "epochs": 8, "lr": 2e-3, "lr_schedule": "cosine", "batch_size": 32}
 FEATURES = ("word", "suffix1", "suffix2", "suffix3", "suffix4", "prefix1", "prefix2", "shape")
 EMBED_SIZES = (100, 16, 24, 32, 32, 16, 16, 16)
 
@@ -131,7 +131,7 @@ def build_model(args: Any, data: TaskData) -> Sequential:
     model = Sequential(layers, name="pos_tagger", seed=args.seed)
     if args.clipnorm is None:
         args.clipnorm = 5.0
-    return model.compile(optimizer_config(args), "sparse_categorical_crossentropy", ["accuracy"])
+    return model.compile(optimizer_config(args, len(data.train[0])), "sparse_categorical_crossentropy", ["accuracy"])
 
 
 def accuracy_report(model: Sequential, x: list[np.ndarray], y: list[np.ndarray]) -> dict[str, float]:
