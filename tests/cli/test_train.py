@@ -22,7 +22,8 @@ def test_train_evaluate_predict(tmp_path, capsys):
     assert main(["train", *SMALL, "--out", str(out), "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert metrics["task"] == "adding" and metrics["epochs"] == 2 and 0 <= metrics["test_solved_fraction"] <= 1
-    for name in ("model.rnnlab", "checkpoint.rnnlab", "history.csv", "learning_curve.png", "metrics.json"):
+    for name in ("model.rnnlab", "checkpoint.rnnlab", "history.csv", "learning_curve.png", "gradient_norms.png",
+                 "metrics.json"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,loss,within_tolerance")

@@ -1,7 +1,8 @@
 """``rnnlab train``: train a task's model, with progress, checkpoints, a history CSV and learning curves.
 
 Writes into ``--out DIR``: ``model.rnnlab`` (architecture + weights), ``checkpoint.rnnlab`` (for
-``--resume``), ``history.csv``, ``learning_curve.png`` and ``metrics.json``.
+``--resume``), ``history.csv``, ``learning_curve.png``, ``gradient_norms.png`` (per step, before and
+after clipping, globally and per parameter) and ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -93,14 +94,15 @@ def run(args: argparse.Namespace) -> int:
     model.save(out / "model.rnnlab")
     history.to_csv(out / "history.csv")
     try:
-        from rnnlab.plots import plot_history
+        from rnnlab.plots import plot_grad_norms, plot_history
 
         plot_history(history, out / "learning_curve.png", title=f"{args.task} ({args.cell})")
+        plot_grad_norms(history, out / "gradient_norms.png", title=f"{args.task} ({args.cell}): gradient norms")
     except ImportError as err:
         print(f"note: no learning-curve plot ({err})")
     final = task.report(model, data)
     metrics = {"task": args.task, "cell": args.cell, "epochs": len(history.epoch),
-               **{k: v[-1] for k, v in history.history.items() if not k.startswith("grad_norm/")}, **final}
+               **{k: v[-1] for k, v in history.history.items() if "/" not in k}, **final}
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     for k, v in final.items():
         print(f"{k}: {v:.4f}")

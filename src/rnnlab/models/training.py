@@ -40,9 +40,10 @@ class History:
 
     Per epoch: ``loss`` and each metric (training, averaged over the epoch), ``val_*`` for the
     validation data, ``lr``, ``grad_norm`` / ``grad_norm_max`` (global gradient norm before clipping,
-    mean and max over the epoch's steps), ``clipped_norm`` (after clipping), ``grad_norm/<param>``
-    (mean per-parameter norm before clipping), ``seconds`` and ``sequences_per_second``.
-    Per step: ``loss``, ``grad_norm``, ``clipped_norm``.
+    mean and max over the epoch's steps), ``clipped_norm`` (after clipping), ``grad_norm/<param>`` and
+    ``clipped_norm/<param>`` (mean per-parameter norm before and after clipping), ``seconds`` and
+    ``sequences_per_second``.
+    Per step: ``loss``, ``grad_norm``, ``clipped_norm``, ``grad_norm/<param>``, ``clipped_norm/<param>``.
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -267,9 +268,9 @@ def fit(
             for metric in model.metrics:
                 running[metric.name] = running.get(metric.name, 0.0) + metric(out, yb, m) * n
             opt = model.optimizer
-            history.log_step({"loss": loss, "grad_norm": opt.last_grad_norm, "clipped_norm": opt.last_clipped_norm})
-            for k, v in opt.last_param_norms.items():
-                running[f"grad_norm/{k}"] = running.get(f"grad_norm/{k}", 0.0) + v
+            history.log_step({"loss": loss, "grad_norm": opt.last_grad_norm, "clipped_norm": opt.last_clipped_norm,
+                              **{f"grad_norm/{k}": v for k, v in opt.last_param_norms.items()},
+                              **{f"clipped_norm/{k}": v for k, v in opt.last_clipped_param_norms.items()}})
             shown = {"loss": running["loss"] / running["count"]}
             shown.update({m.name: running[m.name] / running["count"] for m in model.metrics})
             bar.update(i + 1, len(idx), shown)
@@ -304,9 +305,9 @@ def _epoch_logs(model: Sequential, history: History, running: dict[str, float], 
         logs["grad_norm"] = float(np.mean(norms))
         logs["grad_norm_max"] = float(np.max(norms))
         logs["clipped_norm"] = float(np.mean(clipped))
-    for k, v in running.items():
-        if k.startswith("grad_norm/"):
-            logs[k] = v / max(n_steps, 1)
+    for k, values in history.steps.items():
+        if k.startswith(("grad_norm/", "clipped_norm/")):
+            logs[k] = float(np.mean(values[-n_steps:]))
     logs["seconds"] = elapsed
     logs["sequences_per_second"] = running["sequences"] / elapsed if elapsed > 0 else 0.0
     return logs

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab.optim import schedules
-from rnnlab.optim.clipping import clip_by_global_norm, clip_by_value, combine_norms, global_norm, param_norms
+from rnnlab.optim.clipping import clip_by_global_norm, clip_by_value, combine_norms, param_norms
 from rnnlab.optim.schedules import Schedule
 
 __all__ = ["Optimizer", "check_number"]
@@ -99,6 +99,7 @@ class Optimizer:
         last_grad_norm: global norm of the gradients of the last step, before clipping.
         last_clipped_norm: the same after clipping (equal when nothing was clipped).
         last_param_norms: per-array norms of the last step's gradients, before clipping.
+        last_clipped_param_norms: the same after clipping.
     """
 
     def __init__(
@@ -118,6 +119,7 @@ class Optimizer:
         self.last_grad_norm: float | None = None
         self.last_clipped_norm: float | None = None
         self.last_param_norms: dict[str, float] = {}
+        self.last_clipped_param_norms: dict[str, float] = {}
 
     # -- what subclasses provide ------------------------------------------------------------
 
@@ -152,8 +154,9 @@ class Optimizer:
         if self.clipvalue is not None:
             clipped = clip_by_value(dict(clipped), self.clipvalue)
         self.last_param_norms = norms
+        self.last_clipped_param_norms = norms if clipped is grads else param_norms(dict(clipped))
         self.last_grad_norm = total
-        self.last_clipped_norm = total if clipped is grads else global_norm(dict(clipped))
+        self.last_clipped_norm = combine_norms(self.last_clipped_param_norms.values())
 
         lr = self.current_lr()
         self.iterations += 1
