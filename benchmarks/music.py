@@ -1,0 +1,58 @@
+"""JSB Chorales test NLL per time step for LSTM, GRU and tanh RNN (target <= 8.45 for LSTM and GRU).
+
+    python benchmarks/music.py [--quick] [--seconds S] [--units H]
+
+Each configuration is ``rnnlab train --task music --cell C --data JSB_Chorales.mat`` with the task
+defaults (unless overridden here), plus early stopping on the validation NLL (the file's own
+validation split, 76 pieces) with the best weights restored, and a wall-clock cap per cell.
+The NLL is the sigmoid cross-entropy summed over the 88 keys and averaged over every test frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from _common import run_task, shared, write_results
+
+TARGET = 8.45
+PAPER = {"lstm": 8.45, "gru": 8.43, "rnn": 8.91}  # Bai, Kolter & Koltun 2018, Table 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="2 epochs per cell: a smoke test, not the figures")
+    p.add_argument("--seconds", type=float, default=240, help="wall-clock cap per cell")
+    p.add_argument("--units", type=int, default=128, help="hidden units")
+    p.add_argument("--lr", type=float, default=2e-3, help="learning rate")
+    p.add_argument("--dropout", type=float, default=0.2, help="dropout on the recurrent layer's inputs")
+    p.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"], help="cells to train")
+    opts = p.parse_args(argv)
+    data = shared("polyphonic_music", "JSB_Chorales.mat")
+    runs = []
+    for cell in opts.cells:
+        flags = ["--task", "music", "--cell", cell, "--data", str(data), "--units", str(opts.units), "--lr",
+                 str(opts.lr), "--dropout", str(opts.dropout), "--epochs", "2" if opts.quick else "200"]
+        r = run_task(flags, opts.seconds, patience=8)
+        print(f"{cell}: test NLL {r['report']['test_nll_per_step']:.3f} ({r['epochs']} epochs, {r['seconds']} s)",
+              flush=True)
+        runs.append(r)
+    rows = ["| cell | units | parameters | epochs run | best val NLL | test NLL per step | Bai et al. 2018 | "
+            "target | seconds |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        c, nll = r["config"], r["report"]["test_nll_per_step"]
+        target = "shown beside" if c["cell"] == "rnn" else "<= 8.45: " + ("reached" if nll <= TARGET else "not reached")
+        rows.append(f"| {c['cell']} | {c['units']} | {r['parameters']:,} | {r['epochs']}"
+                    f"{' (time cap)' if r['time_capped'] else ''} | {min(r['history']['val_loss']):.3f} | "
+                    f"{nll:.3f} | {PAPER[c['cell']]} | {target} | {r['seconds']} |")
+    md = (f"JSB Chorales (229 train / 76 valid / 77 test pieces), frame-level NLL per time step (nats, lower is "
+          f"better). Configuration: 1 layer of {opts.units} units, Adam lr {opts.lr}, batch 8, clipnorm 5, "
+          f"dropout {opts.dropout} on the inputs, early stopping on val_loss (patience 8, best weights restored), "
+          f"at most {opts.seconds:.0f} s per cell.\n\n" + "\n".join(rows) + "\n")
+    write_results("music", {"target": TARGET, "quick": opts.quick, "paper": PAPER, "runs": runs}, md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Collect ``results/*.json`` into ``results/summary.md``: the issue's table, as measured.
+
+    python benchmarks/summary.py
+
+Every figure comes from the JSON files the benchmark scripts wrote; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from _common import RESULTS
+
+from rnnlab.io import atomic_write_text
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _verdict(ok: bool) -> str:
+    return "reached" if ok else "**not reached**"
+
+
+def main() -> int:
+    rows = ["| task | target | measured | verdict | command | run on |", "|---|---|---|---|---|---|"]
+    v = _load("vowels")
+    if v:
+        for cell in ("lstm", "gru", "rnn"):
+            accs = [r["report"]["test_accuracy"] for r in v["runs"] if r["config"]["cell"] == cell]
+            if accs:
+                mean = sum(accs) / len(accs)
+                rows.append(f"| Japanese Vowels, {cell} | test accuracy >= 98.5 % | {100 * mean:.2f} % (mean of "
+                            f"{len(accs)} seeds; best {100 * max(accs):.2f} %) | {_verdict(mean >= v['target'])} | "
+                            f"`{v['command']}` | {v['date']} |")
+    m = _load("music")
+    if m:
+        for r in m["runs"]:
+            cell, nll = r["config"]["cell"], r["report"]["test_nll_per_step"]
+            target = "reported beside" if cell == "rnn" else "NLL/step <= 8.45"
+            verdict = f"(paper {m['paper'][cell]})" if cell == "rnn" else _verdict(nll <= m["target"])
+            rows.append(f"| JSB Chorales, {cell} {r['config']['units']} units | {target} | {nll:.3f} | {verdict} | "
+                        f"`{m['command']}` | {m['date']} |")
+    c = _load("chars")
+    if c:
+        r = c["runs"][0]
+        rep = r["report"]
+        rows.append(f"| tinyshakespeare, {r['config']['cell']} {r['config']['units']} units | validation <= 1.50 "
+                    f"nats/char | {rep['valid_loss_stream']:.3f} (carried state; {rep['valid_loss']:.3f} in "
+                    f"{r['config']['length']}-char windows) after {r['epochs']} epochs, {r['seconds']:.0f} s | "
+                    f"{_verdict(rep['valid_loss_stream'] <= c['target'])} | `{c['command']}` | {c['date']} |")
+    lr = _load("long_range")
+    if lr:
+        for r in lr["runs"]:
+            cfg, rep = r["config"], r["report"]
+            if cfg["task"] == "adding":
+                target = "T = 1000: >= 99 % solved" if cfg["length"] == 1000 else "(T = 1000 is the target)"
+                ok = rep["test_solved_fraction"] >= 0.99
+                verdict = _verdict(ok) if cfg["length"] == 1000 else ("solved" if ok else "not solved")
+                rows.append(f"| adding T = {cfg['length']}, {cfg['cell']} | {target} | "
+                            f"{100 * rep['test_solved_fraction']:.2f} % solved, MSE {rep['test_mse']:.4f}, "
+                            f"{r['seconds']:.0f} s | {verdict} | `{lr['command']}` | {lr['date']} |")
+            else:
+                rows.append(f"| copy T = {cfg['length']}, {cfg['cell']} | (no target) | loss {rep['test_loss']:.4f} "
+                            f"vs baseline {rep['baseline_loss']:.4f}; recall accuracy "
+                            f"{100 * rep['test_recall_accuracy']:.1f} % | - | `{lr['command']}` | {lr['date']} |")
+        if not any(r["config"]["task"] == "adding" and r["config"]["length"] == 1000 for r in lr["runs"]):
+            rows.append("| adding T = 1000, lstm/gru/rnn | >= 99 % solved (LSTM, GRU) | not measured "
+                        "(no run at T = 1000 in results/long_range.json) | **not reached** | "
+                        "`python benchmarks/long_range.py "
+                        "--adding-lengths 1000` | - |")
+    machine = next((d["machine"] for d in (v, m, c, lr) if d), None)
+    head = "# Benchmarks, as measured\n\n"
+    if machine:
+        head += (f"Machine: {machine['platform']}, {machine['cpu_count']} CPUs, Python {machine['python']}, "
+                 f"NumPy {machine['numpy']} (shared with other jobs while running).\n\n")
+    atomic_write_text(RESULTS / "summary.md", head + "\n".join(rows) + "\n")
+    print(head + "\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
