@@ -26,6 +26,13 @@ def _verdict(ok: bool) -> str:
 
 def main() -> int:
     rows = ["| task | target | measured | verdict | command | run on |", "|---|---|---|---|---|---|"]
+    p = _load("pos")
+    if p:
+        for r in p["runs"]:
+            acc, minutes = 100 * r["report"]["test_accuracy"], r["seconds"] / 60
+            rows.append(f"| EWT UPOS tagging, bi{r['config']['cell']} | test accuracy >= 95.0 %, <= 20 min | "
+                        f"{acc:.2f} % in {minutes:.1f} min | {_verdict(acc >= 95.0 and minutes <= 20)} | "
+                        f"`{p['command']}` | {p['date']} |")
     v = _load("vowels")
     if v:
         for cell in ("lstm", "gru", "rnn"):
