@@ -177,7 +177,13 @@ class Recurrent(Layer):
     def run_backward(
         self, dseq: np.ndarray | None, dstates: tuple[np.ndarray | None, ...], cache: dict[str, Any]
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-        """Time-major BPTT for ``run``: returns ``(dx (T, N, D), dinitial_states)``; sets ``grads``."""
+        """Time-major BPTT for ``run``: returns ``(dx (T, N, D), dinitial_states)``; sets ``grads``.
+
+        The cells take C-contiguous arrays of the layer's dtype (the compiled kernels rely on it), so
+        the upstream gradients, which may be slices of a merged output, are made so here.
+        """
+        dseq = None if dseq is None else np.ascontiguousarray(dseq, dtype=self.dtype)
+        dstates = tuple(None if d is None else np.ascontiguousarray(d, dtype=self.dtype) for d in dstates)
         with threads.for_recurrent_step(cache["batch"], self.units, self.gates):
             dx, dstates0, grads = cache["cell"].backward(
                 dseq, dstates, cache["cell_cache"], truncate=self.truncate_gradient
