@@ -42,7 +42,7 @@ def run_cli(*args, **kwargs):
 @pytest.mark.slow
 def test_kill_9_then_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     args = ["train", "--task", "adding", "--length", "100", "--train-size", "2000", "--test-size", "64",
-            "--epochs", "2", "--units", "48", "--checkpoint-every", "5", "--dropout", "0.1", "--quiet"]
+            "--epochs", "3", "--units", "48", "--checkpoint-every", "5", "--dropout", "0.1", "--quiet"]
     whole = run_cli(*args, "--out", str(tmp_path / "whole"))
     assert whole.wait(timeout=300) == 0, whole.stderr.read().decode()
 
