@@ -25,14 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import activations, initializers, threads
-from rnnlab.cells import CELLS
+from rnnlab import activations, backend, initializers, threads
 from rnnlab.checks import check_float_array, check_positive_int, check_rate, check_sequences, resolve_mask
 from rnnlab.layers.base import Layer
 
 
 def _cell_module(kind: str) -> Any:
-    return CELLS[kind]
+    return backend.get_cell(kind)
 
 
 class Recurrent(Layer):

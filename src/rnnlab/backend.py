@@ -1,0 +1,119 @@
+"""Which implementation runs the recurrent cells: the NumPy reference or the compiled kernels.
+
+==========  ====================================================================================
+backend     cells
+==========  ====================================================================================
+``numpy``   ``rnnlab.cells``: the readable reference, verified by finite differences
+``numba``   ``rnnlab.kernels``: the same contract and the same numbers, compiled with Numba
+``auto``    ``numba`` when it can be imported (with SciPy, whose BLAS it calls), else ``numpy``
+==========  ====================================================================================
+
+``auto`` is the default. The choice is made here and only here, by ``set_backend`` or the
+``use_backend`` context manager; no environment variable changes it. ``get_cell(kind)`` returns the
+module (``forward``/``backward``, plus ``step`` for ``numba``) that the layers should call.
+
+The kernels compile on first use and are cached on disk; ``warmup`` compiles (or loads) them all
+up front and returns the seconds it took, so that compilation is not mistaken for run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+import numpy as np
+
+__all__ = ["BACKENDS", "KINDS", "get_backend", "get_cell", "numba_available", "set_backend", "use_backend", "warmup"]
+
+BACKENDS = ("numpy", "numba", "auto")
+KINDS = ("rnn", "lstm", "gru")
+
+_selected = "auto"  # what set_backend was given; "auto" is resolved at each lookup
+
+
+def numba_available() -> bool:
+    """True when the compiled kernels can be used: ``numba`` and ``scipy`` are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("numba", "scipy"))
+
+
+def _resolve(name: str) -> str:
+    if name == "auto":
+        return "numba" if numba_available() else "numpy"
+    return name
+
+
+def set_backend(name: str) -> None:
+    """Select the backend for every later ``get_cell``: ``"numpy"``, ``"numba"`` or ``"auto"``.
+
+    Raises ``ValueError`` for an unknown name and ``ImportError`` for ``"numba"`` without Numba.
+    """
+    global _selected
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    if name == "numba" and not numba_available():
+        missing = [m for m in ("numba", "scipy") if importlib.util.find_spec(m) is None]
+        raise ImportError(
+            f"backend 'numba' needs {' and '.join(missing)}, which is not installed; install the compiled "
+            "kernels with `pip install 'rnnlab[fast]' scipy`, or use set_backend('numpy')"
+        )
+    _selected = name
+
+
+def get_backend() -> str:
+    """The backend in effect, ``"numpy"`` or ``"numba"`` (``"auto"`` already resolved)."""
+    return _resolve(_selected)
+
+
+@contextmanager
+def use_backend(name: str) -> Iterator[str]:
+    """``with use_backend("numpy"): ...`` selects a backend for the block and restores the previous one."""
+    global _selected
+    previous = _selected
+    set_backend(name)
+    try:
+        yield get_backend()
+    finally:
+        _selected = previous
+
+
+def get_cell(kind: str) -> ModuleType:
+    """The module of cell ``kind`` (``"rnn"``, ``"lstm"``, ``"gru"``) under the current backend."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown cell kind {kind!r}; expected one of {', '.join(KINDS)}")
+    package = "rnnlab.kernels" if get_backend() == "numba" else "rnnlab.cells"
+    return importlib.import_module(f"{package}.{kind}")
+
+
+def warmup(dtype: np.dtype | type | str = np.float32) -> float:
+    """Compile (or load from the disk cache) every kernel of the current backend for ``dtype``.
+
+    Runs each cell's forward, backward and step once on a tiny problem, which compiles every
+    option at once (options are runtime flags, not separate compilations). Returns the seconds
+    it took: 0.0 for the ``numpy`` backend, which has nothing to compile.
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"warmup dtype must be float32 or float64, got {dtype}")
+    if get_backend() != "numba":
+        return 0.0
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    T, N, D, H = 2, 2, 2, 2
+    x = rng.standard_normal((T, N, D)).astype(dtype)
+    for kind, variants in (("rnn", [{}]), ("lstm", [{}]), ("gru", [{"reset_after": False}, {"reset_after": True}])):
+        cell = get_cell(kind)
+        G = cell.GATES
+        params = {
+            k: rng.standard_normal(s).astype(dtype)
+            for k, s in (("W", (D, G * H)), ("W_R", (H, G * H)), ("b", (G * H,)), ("b_R", (G * H,)))
+        }
+        state = tuple(np.zeros((N, H), dtype) for _ in cell.STATES)
+        for extra in variants:
+            out, final, cache = cell.forward(x, state, params, **extra)
+            cell.backward(out, final, cache)
+            cell.step(x[0], state, cell.prepare(params, dtype), **extra)
+    return time.perf_counter() - start

@@ -1,0 +1,119 @@
+"""Streaming inference helpers: weights packed once, and the argument handling of ``step``.
+
+``step`` in each cell module runs one time step with the state carried by the caller. For a batch of
+one, every microsecond of Python counts (a PyTorch cell costs 14-35 us per call here), so the
+weights are packed once by ``prepare`` (C-contiguous, one dtype, zero biases where absent; RNN and
+LSTM: ``[W; W_R]`` stacked; GRU: the recurrent blocks split), each call checks its arguments
+cheaply, and the whole step is one compiled function: one BLAS product ``[X_t H_{t-1}] [W; W_R]``
+(GRU: two, ``reset_after=False``: three) and one fused pass over the units.
+
+Shapes: ``N`` batch, ``D`` input features, ``H`` units, ``G`` gate blocks.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from rnnlab.kernels import _common as common
+from rnnlab.kernels._math import CODES, JIT, activation_code
+
+
+class StepWeights(NamedTuple):
+    """Weights packed once for ``step``: C-contiguous, one dtype, zero biases where absent."""
+
+    W: np.ndarray  # (D, G*H)
+    W_R: np.ndarray  # (H, G*H)
+    b: np.ndarray  # (G*H,), zeros without use_bias
+    b_R: np.ndarray  # noqa: N815  (G*H,), GRU reset_after's recurrent bias, zeros when absent
+    W_R_rz: np.ndarray  # (H, 2H) GRU's W_R[:, :2H], (0, 0) for the other cells
+    W_R_h: np.ndarray  # (H, H) GRU's W_R[:, 2H:], (0, 0) for the other cells
+    WW: np.ndarray  # (D+H, G*H) [W; W_R] (W and W_R are views of it): one product per step; or (0, 0)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.W.dtype
+
+
+def prepare_step(
+    params: dict[str, np.ndarray] | StepWeights, dtype: np.dtype | type, gates: int, stack: bool = False
+) -> StepWeights:
+    """``params`` as ``StepWeights`` of ``dtype`` (returned as is when already packed in that dtype).
+
+    ``stack`` stores ``[W; W_R]`` in one array, so that a step makes one product ``[X_t H_{t-1}] WW``
+    instead of two (a third faster for weights of a few MB, which are read from memory at every
+    step); ``prepare`` stacks, a plain dict passed to ``step`` is not copied.
+    """
+    dtype = np.dtype(dtype)
+    if isinstance(params, StepWeights):
+        if params.dtype == dtype:
+            return params
+        params = params._asdict()
+    if dtype not in common.FLOATS:
+        raise TypeError(f"step runs in float32 or float64, got {dtype}")
+    W, W_R = common.as_c(params["W"], dtype), common.as_c(params["W_R"], dtype)
+    H = W_R.shape[0]
+    if W_R.shape != (H, gates * H) or W.shape[1] != gates * H:
+        raise ValueError(f"expected W (D, {gates}H) and W_R (H, {gates}H), got W {W.shape} and W_R {W_R.shape}")
+    b, b_R = params.get("b"), params.get("b_R")
+    none = np.empty((0, 0), dtype)
+    WW = none
+    if stack and gates != 3:
+        WW = np.concatenate([W, W_R])  # (D+H, G*H)
+        W, W_R = WW[: W.shape[0]], WW[W.shape[0] :]
+    return StepWeights(
+        W,
+        W_R,
+        np.zeros(gates * H, dtype) if b is None else common.as_c(b, dtype),
+        np.zeros(gates * H, dtype) if b_R is None else common.as_c(b_R, dtype),
+        common.as_c(W_R[:, : 2 * H], dtype) if gates == 3 else none,
+        common.as_c(W_R[:, 2 * H :], dtype) if gates == 3 else none,
+        WW,
+    )
+
+
+def codes(activation: str, recurrent_activation: str) -> tuple[int, int]:
+    """``(f, g)`` codes: the recurrent activation and the activation, validated once per name."""
+    f = CODES.get(recurrent_activation) if isinstance(recurrent_activation, str) else None
+    g = CODES.get(activation) if isinstance(activation, str) else None
+    if f is None:
+        f = activation_code(recurrent_activation, "recurrent_activation")
+    if g is None:
+        g = activation_code(activation)
+    return f, g
+
+
+def arguments(
+    x_t: np.ndarray, state: tuple[np.ndarray, ...], params: dict[str, np.ndarray] | StepWeights, gates: int
+) -> tuple[StepWeights, np.ndarray, tuple[np.ndarray, ...]]:
+    """Packed weights, and ``x_t`` and the state as C-contiguous arrays of the weights' dtype.
+
+    The dtype is the packed weights' own, or ``x_t``'s when ``params`` is a plain dict.
+    """
+    if type(params) is not StepWeights:  # plain dict: used as is (no stacked copy)
+        params = prepare_step(params, common.float_dtype(x_t), gates)
+    dtype = params.W.dtype
+    return params, _ready(x_t, dtype), tuple(_ready(s, dtype) for s in state)
+
+
+def _ready(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable:
+        return a  # the common case, checked without a call into NumPy
+    return common.as_c(a, dtype)
+
+
+@njit(inline="always", **JIT)
+def project_step(x, h, W, W_R, WW, a, rec):
+    """``a = X_t W`` and ``rec = H_{t-1} W_R``, or with stacked ``WW``: ``a = [X_t H_{t-1}] WW``, ``rec = 0``."""
+    if WW.shape[0] == 0:
+        np.dot(x, W, a)
+        np.dot(h, W_R, rec)
+        return
+    N, D = x.shape
+    xh = np.empty((N, D + h.shape[1]), x.dtype)
+    xh[:, :D] = x
+    xh[:, D:] = h
+    np.dot(xh, WW, a)
+    rec[:] = 0.0

@@ -1,0 +1,457 @@
+r"""GRU in both variants, compiled: the same contract and numbers as ``rnnlab.cells.gru``, faster.
+
+The equations (``f`` = ``recurrent_activation``, ``g`` = ``activation``; blocks ``[r | z | h~]``)::
+
+    R_t  = f(X_t W^(IR) + H_{t-1} W^(RR) + B^(R))
+    Z_t  = f(X_t W^(IZ) + H_{t-1} W^(RZ) + B^(Z))
+    H~_t = g(X_t W^(IH) + (R_t * H_{t-1}) W^(RH) + B^(H))                 reset_after=False
+    H~_t = g(X_t W^(IH) + B^(H) + R_t * (H_{t-1} W^(RH) + B_R^(H)))       reset_after=True
+    H_t  = Z_t * H_{t-1} + (1 - Z_t) * H~_t
+
+and their backward pass are documented in ``rnnlab.cells.gru``; this module computes exactly that,
+in the reference's order of operations, one Numba function per time loop and variant:
+
+* ``reset_after=False``: two BLAS products per step, ``H_{t-1} W_R^(RZ)`` for the gates and then
+  ``(R_t * H_{t-1}) W^(RH)`` for the candidate, each followed by a fused pass over the batch rows.
+  Backward: ``dA^(h) W^(RH)^T`` then ``[dA^(r) dA^(z)] W_R^(RZ)^T``, on column blocks of ``W_R``.
+* ``reset_after=True``: one product ``H_{t-1} W_R + B_R`` per step; backward one ``dHR W_R^T``.
+
+``X W`` is one product before the loop (``B`` is added in the step's pass); ``dx``, ``dW``,
+``dW_R`` are one product each per chunk of steps of the backward loop (see ``lstm``), ``db`` and
+``db_R`` are summed in the loop. ``step`` runs one step for streaming inference.
+
+Shapes: ``T`` time, ``N`` batch, ``D`` input features, ``H`` units. Time-major, ``(T, N, .)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from rnnlab import activations
+from rnnlab.kernels import _common as common
+from rnnlab.kernels._blas import chunk_steps, gemm, times_t, transposed
+from rnnlab.kernels._math import JIT, SIGMOID, TANH, act_, act_bias_add_, activation_code, add_to_, dact, like
+from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step
+
+GATES = 3
+STATES = ("h",)
+
+
+@njit(**JIT)
+def _rdrop_rows(h, rdrop, out):
+    """``out = h * rdrop`` for ``(N, H)`` arrays."""
+    for n in range(h.shape[0]):
+        hn, d, o = h[n], rdrop[n], out[n]
+        for j in range(h.shape[1]):
+            o[j] = hn[j] * d[j]
+
+
+@njit(**JIT)
+def _update(h_prev, z, h_tilde, h):
+    """``H_t = (H_{t-1} - H~_t) * Z_t + H~_t``, the reference's order for ``Z H + (1 - Z) H~``."""
+    for j in range(h.shape[0]):
+        h[j] = (h_prev[j] - h_tilde[j]) * z[j] + h_tilde[j]
+
+
+@njit(**JIT)
+def _forward_before(A, b, W_R_rz, W_R_h, Hs, RH, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code):
+    """``reset_after=False``. ``A (T, N, 3H)`` holds ``X_t W`` and leaves holding ``[R|Z|H~]_t``;
+    ``RH (T, N, H)`` gets ``R_t * H_{t-1}`` (times ``rdrop``)."""
+    T, N, G3 = A.shape
+    H = G3 // 3
+    rec_rz = np.empty((N, 2 * H), A.dtype)  # H_{t-1} W_R^(RZ)
+    rec_h = np.empty((N, H), A.dtype)  # (R_t * H_{t-1}) W_R^(RH)
+    hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
+    if has_rdrop:
+        _rdrop_rows(Hs[0], rdrop, hd)
+    for t in range(T):
+        h_in = hd if has_rdrop else Hs[t]
+        np.dot(h_in, W_R_rz, rec_rz)
+        for n in range(N):
+            a, hn, rh = A[t, n], h_in[n], RH[t, n]
+            act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], rec_rz[n])  # R_t, Z_t
+            for j in range(H):
+                rh[j] = a[j] * hn[j]
+        np.dot(RH[t], W_R_h, rec_h)
+        for n in range(N):
+            a, h = A[t, n], Hs[t + 1, n]
+            act_bias_add_(g_code, a[2 * H :], b[2 * H :], rec_h[n])  # H~_t
+            _update(Hs[t, n], a[H : 2 * H], a[2 * H :], h)
+            if has_mask:
+                if mask[t, n]:
+                    out[t, n] = h
+                else:  # a padded step keeps the state and outputs 0
+                    h[:] = Hs[t, n]
+                    out[t, n] = 0.0
+        if has_rdrop:
+            _rdrop_rows(Hs[t + 1], rdrop, hd)
+
+
+@njit(**JIT)
+def _forward_after(A, b, W_R, b_R, Hs, HR, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code):
+    """``reset_after=True``. ``A (T, N, 3H)`` holds ``X_t W`` and leaves holding ``[R|Z|H~]_t``;
+    ``HR (T, N, 3H)`` gets ``H_{t-1} W_R + B_R`` (``B_R`` is zeros when absent)."""
+    T, N, G3 = A.shape
+    H = G3 // 3
+    hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
+    if has_rdrop:
+        _rdrop_rows(Hs[0], rdrop, hd)
+    for t in range(T):
+        np.dot(hd if has_rdrop else Hs[t], W_R, HR[t])
+        for n in range(N):
+            a, hr, h = A[t, n], HR[t, n], Hs[t + 1, n]
+            add_to_(hr, b_R)
+            act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], hr[: 2 * H])  # R_t, Z_t
+            for j in range(H):
+                a[2 * H + j] = (a[2 * H + j] + b[2 * H + j]) + a[j] * hr[2 * H + j]
+            act_(g_code, a[2 * H :])  # H~_t
+            _update(Hs[t, n], a[H : 2 * H], a[2 * H :], h)
+            if has_mask:
+                if mask[t, n]:
+                    out[t, n] = h
+                else:
+                    h[:] = Hs[t, n]
+                    out[t, n] = 0.0
+        if has_rdrop:
+            _rdrop_rows(Hs[t + 1], rdrop, hd)
+
+
+@njit(**JIT)
+def _forward(x, W, b, W_R, b_R, h0, options, codes, reset_after):
+    mask, has_mask, rdrop, has_rdrop = options
+    f_code, g_code = codes
+    T, N, _ = x.shape
+    H = W_R.shape[0]
+    A = common.project(x, W)  # (T, N, 3H)
+    Hs = np.empty((T + 1, N, H), x.dtype)  # H_0 .. H_T
+    out = np.empty((T, N, H) if has_mask else (0, 0, 0), x.dtype)
+    Hs[0] = h0
+    if reset_after:
+        HR = np.empty((T, N, 3 * H), x.dtype)  # H_{t-1} W_R + B_R
+        RH = np.empty((0, 0, 0), x.dtype)
+        _forward_after(A, b, W_R, b_R, Hs, HR, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code)
+    else:
+        RH = np.empty((T, N, H), x.dtype)  # R_t * H_{t-1}
+        HR = np.empty((0, 0, 0), x.dtype)
+        W_R_rz = np.ascontiguousarray(W_R[:, : 2 * H])  # (H, 2H)
+        W_R_h = np.ascontiguousarray(W_R[:, 2 * H :])  # (H, H)
+        _forward_before(A, b, W_R_rz, W_R_h, Hs, RH, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code)
+    return A, Hs, HR, RH, out
+
+
+@njit(inline="always", **JIT)
+def _gate_grads(a, h_prev, dh_t, da, f_code, g_code):
+    """One row, one fused pass: ``dA^(z)`` and ``dA^(h)`` into ``da``, and ``f'(R_t)`` into ``da[:H]``
+    (``dA^(r)`` needs a product first)."""
+    H = h_prev.shape[0]
+    one = like(a, 1.0)
+    for j in range(H):
+        r, z, h_tilde = a[j], a[H + j], a[2 * H + j]
+        da[j] = dact(f_code, r)
+        da[H + j] = dh_t[j] * (h_prev[j] - h_tilde) * dact(f_code, z)  # dZ f'(Z)
+        da[2 * H + j] = dh_t[j] * (one - z) * dact(g_code, h_tilde)  # dH~ g'(H~)
+
+
+@njit(**JIT)
+def _total(dh, dout, has_dout, t, n, dh_t):
+    """``dh_t = dH_t + dout_t`` for row ``n``."""
+    if has_dout:
+        a, b = dh[n], dout[t, n]
+        for j in range(dh_t.shape[0]):
+            dh_t[j] = a[j] + b[j]
+    else:
+        dh_t[:] = dh[n]
+
+
+@njit(**JIT)
+def _steps_before(lo, hi, A, Hs, W_R, W_RT, dA, dout, has_dout, dh, dh_t, drh, dh_in, db, options, codes, truncate):
+    """``reset_after=False``: BPTT through steps ``hi-1 .. lo``, gate gradients into ``dA[t - lo]``.
+
+    Two products per step on column blocks of ``W_R`` (no copies): ``d(R*H) = dA^(h) W_R^(RH)^T``,
+    then ``[dA^(r) dA^(z)] W_R^(RZ)^T``.
+    """
+    mask, has_mask, rdrop, has_rdrop = options
+    f_code, g_code = codes
+    N = dh.shape[0]
+    H = W_R.shape[0]
+    defaults = f_code == SIGMOID and g_code == TANH
+    for t in range(hi - 1, lo - 1, -1):
+        dA_t = dA[t - lo]
+        for n in range(N):
+            if has_mask and not mask[t, n]:  # padded: no gradient, the state gradient passes through
+                dA_t[n] = 0.0
+                continue
+            _total(dh, dout, has_dout, t, n, dh_t[n])
+            if defaults:  # the activation codes as constants: the switch folds away
+                _gate_grads(A[t, n], Hs[t, n], dh_t[n], dA_t[n], SIGMOID, TANH)
+            else:
+                _gate_grads(A[t, n], Hs[t, n], dh_t[n], dA_t[n], f_code, g_code)
+        times_t(dA_t[:, 2 * H :], W_R[:, 2 * H :], W_RT[2 * H :], drh)  # gradient of R_t * H_{t-1}
+        for n in range(N):
+            if has_mask and not mask[t, n]:
+                continue
+            da, hp, d_rh = dA_t[n], Hs[t, n], drh[n]
+            if has_rdrop:
+                d = rdrop[n]
+                for j in range(H):
+                    da[j] = d_rh[j] * (hp[j] * d[j]) * da[j]  # dR f'(R), dR = d(R*H) * H_in
+            else:
+                for j in range(H):
+                    da[j] = d_rh[j] * hp[j] * da[j]
+            add_to_(db, da)
+        if truncate > 0 and t > 0 and t % truncate == 0:  # cells.cuts_here
+            dh[:] = 0.0
+            continue
+        times_t(dA_t[:, : 2 * H], W_R[:, : 2 * H], W_RT[: 2 * H], dh_in)
+        for n in range(N):
+            if has_mask and not mask[t, n]:
+                continue  # dh[n] passes through
+            a, src, d_rh, dht, dst = A[t, n], dh_in[n], drh[n], dh_t[n], dh[n]
+            r, z = a[:H], a[H : 2 * H]
+            if has_rdrop:
+                d = rdrop[n]
+                for j in range(H):
+                    dst[j] = (src[j] + d_rh[j] * r[j]) * d[j] + dht[j] * z[j]
+            else:
+                for j in range(H):
+                    dst[j] = (src[j] + d_rh[j] * r[j]) + dht[j] * z[j]
+
+
+@njit(**JIT)
+def _steps_after(
+    lo, hi, A, Hs, HR, W_R, W_RT, dA, dHR, dout, has_dout, dh, dh_t, dh_in, db, db_R, options, codes, truncate
+):
+    """``reset_after=True``: BPTT through steps ``hi-1 .. lo``, gate gradients into ``dA[t - lo]`` and
+    the gradient of ``H_{t-1} W_R + B_R`` into ``dHR[t - lo]``; one product ``dHR_t W_R^T`` per step."""
+    mask, has_mask, rdrop, has_rdrop = options
+    f_code, g_code = codes
+    N = dh.shape[0]
+    H = W_R.shape[0]
+    defaults = f_code == SIGMOID and g_code == TANH
+    for t in range(hi - 1, lo - 1, -1):
+        dA_t, dHR_t = dA[t - lo], dHR[t - lo]
+        for n in range(N):
+            da, dhr = dA_t[n], dHR_t[n]
+            if has_mask and not mask[t, n]:
+                da[:] = 0.0
+                dhr[:] = 0.0
+                continue
+            a, hr = A[t, n], HR[t, n]
+            _total(dh, dout, has_dout, t, n, dh_t[n])
+            if defaults:  # the activation codes as constants: the switch folds away
+                _gate_grads(a, Hs[t, n], dh_t[n], da, SIGMOID, TANH)
+            else:
+                _gate_grads(a, Hs[t, n], dh_t[n], da, f_code, g_code)
+            for j in range(H):
+                da[j] = da[2 * H + j] * hr[2 * H + j] * da[j]  # dR f'(R), dR = dA^(h) (H W_R^(RH) + B_R^(H))
+            for j in range(2 * H):
+                dhr[j] = da[j]
+            for j in range(H):
+                dhr[2 * H + j] = da[2 * H + j] * a[j]
+            add_to_(db, da)
+            add_to_(db_R, dhr)
+        if truncate > 0 and t > 0 and t % truncate == 0:  # cells.cuts_here
+            dh[:] = 0.0
+            continue
+        times_t(dHR_t, W_R, W_RT, dh_in)  # dHR_t W_R^T
+        for n in range(N):
+            if has_mask and not mask[t, n]:
+                continue
+            z, src, dht, dst = A[t, n, H : 2 * H], dh_in[n], dh_t[n], dh[n]
+            if has_rdrop:
+                d = rdrop[n]
+                for j in range(H):
+                    dst[j] = src[j] * d[j] + dht[j] * z[j]
+            else:
+                for j in range(H):
+                    dst[j] = src[j] + dht[j] * z[j]
+
+
+@njit(**JIT)
+def _backward(x, W, W_R, A, Hs, HR, RH, dout, has_dout, dh, options, codes, truncate, K, reset_after):
+    """BPTT in chunks of steps (see ``lstm._backward``), either variant. ``dh (N, H)`` goes in as
+    ``dH_T`` and comes out as ``dH_0``. Returns ``dx (T, N, D)``, ``dW``, ``dW_R``, ``db``, ``db_R``."""
+    T, N, D = x.shape
+    H = W_R.shape[0]
+    G3 = 3 * H
+    dA = np.empty((K, N, G3), x.dtype)  # gradient of the pre-activations fed by X_t W + B, one chunk
+    dHR = np.empty((K, N, G3) if reset_after else (0, N, G3), x.dtype)  # of H_{t-1} W_R + B_R
+    dx = np.empty((T, N, D), x.dtype)
+    dW = np.zeros((D, G3), x.dtype)
+    dW_R = np.zeros((H, G3), x.dtype)
+    db = np.zeros(G3, x.dtype)
+    db_R = np.zeros(G3, x.dtype)
+    dh_t = np.empty((N, H), x.dtype)  # total gradient reaching H_t
+    drh = np.empty((N, H), x.dtype)  # gradient of R_t * H_{t-1} (reset_after=False)
+    dh_in = np.empty((N, H), x.dtype)  # the recurrent product's gradient w.r.t. H_{t-1}
+    _, _, rdrop, has_rdrop = options
+    h_in = np.empty((K * N, H) if has_rdrop else (0, H), x.dtype)  # H_{t-1} * rdrop, one chunk
+    W_RT = transposed(W_R, N)  # (3H, H), or (0, 0): use the transpose flag
+    x2, dx2, dA2 = x.reshape(T * N, D), dx.reshape(T * N, D), dA.reshape(K * N, G3)
+    dHR2 = dHR.reshape(dHR.shape[0] * N, G3)
+    Hs2 = Hs.reshape((T + 1) * N, H)
+    RH2 = RH.reshape(RH.shape[0] * N, H)
+    hi = T
+    while hi > 0:  # chunks [lo, hi), last first
+        lo = max(hi - K, 0)
+        if reset_after:
+            args = (dout, has_dout, dh, dh_t, dh_in, db, db_R, options, codes, truncate)
+            _steps_after(lo, hi, A, Hs, HR, W_R, W_RT, dA, dHR, *args)
+        else:
+            args = (dout, has_dout, dh, dh_t, drh, dh_in, db, options, codes, truncate)
+            _steps_before(lo, hi, A, Hs, W_R, W_RT, dA, *args)
+        r0, r1 = lo * N, hi * N
+        dA_rows = dA2[: r1 - r0]
+        common.input_grads(x2, W, dA_rows, dx2, dW, r0, r1)
+        h_rows = common.recurrent_rows(Hs2, rdrop, has_rdrop, N, r0, r1, h_in)
+        if reset_after:
+            gemm(h_rows, dHR2[: r1 - r0], dW_R, 1.0, True, False)
+        else:
+            gemm(h_rows, dA_rows[:, : 2 * H], dW_R[:, : 2 * H], 1.0, True, False)
+            gemm(RH2[r0:r1], dA_rows[:, 2 * H :], dW_R[:, 2 * H :], 1.0, True, False)
+        hi = lo
+    return dx, dW, dW_R, db, db_R
+
+
+def forward(
+    x: np.ndarray,
+    state: tuple[np.ndarray],
+    params: dict[str, np.ndarray],
+    *,
+    mask: np.ndarray | None = None,
+    rdrop: np.ndarray | None = None,
+    activation: str = "tanh",
+    recurrent_activation: str = "sigmoid",
+    reset_after: bool = False,
+) -> tuple[np.ndarray, tuple[np.ndarray], dict[str, Any]]:
+    """Run the GRU over ``x`` (see ``rnnlab.cells.gru.forward``, same arguments and results).
+
+    ``x (T, N, D)``, ``state = (H_0,)``, ``params`` ``W (D, 3H)``, ``W_R (H, 3H)``, optional ``b (3H,)``
+    and, with ``reset_after``, optional ``b_R (3H,)``. Returns ``(out (T, N, H), (H_T,), cache)``.
+    """
+    f_code = activation_code(recurrent_activation, "recurrent_activation")
+    g_code = activation_code(activation)
+    reset_after = bool(reset_after)
+    x = common.inputs(x)
+    dtype = x.dtype
+    T, N, D = x.shape
+    W, W_R, (b, b_R), (has_b, has_b_R) = common.weights(params, dtype, GATES, D, ("b", "b_R"))
+    has_b_R = has_b_R and reset_after
+    H = W_R.shape[0]
+    (h0,) = common.states(state, 1, N, H, dtype)
+    options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
+    codes = (f_code, g_code)
+    A, Hs, HR, RH, out = _forward(x, W, b, W_R, b_R, h0, options, codes, reset_after)
+    if not options[1]:
+        out = Hs[1:]
+    cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, has_b_R=has_b_R, A=A, Hs=Hs, HR=HR, RH=RH)
+    cache.update(options=options, codes=codes, reset_after=reset_after)
+    f, g = activations.get(recurrent_activation), activations.get(activation)
+    cache.update(common.reference_keys(options, dtype), f=f, g=g)
+    return out, (Hs[T],), cache
+
+
+def backward(
+    dout: np.ndarray | None,
+    dstate: tuple[np.ndarray | None],
+    cache: dict[str, Any],
+    *,
+    truncate: int | None = None,
+) -> tuple[np.ndarray, tuple[np.ndarray], dict[str, np.ndarray]]:
+    """BPTT (see ``rnnlab.cells.gru.backward``): ``dout (T, N, H)`` or None, ``dstate = (dH_T,)``.
+
+    Returns ``(dx (T, N, D), (dH_0,), grads)``, ``grads`` keyed like ``params``.
+    """
+    x, W, W_R = (cache[k] for k in ("x", "W", "W_R"))
+    T, N, _ = x.shape
+    H = W_R.shape[0]
+    d_out, has_dout = common.upstream(dout, (T, N, H), x.dtype)
+    dh = common.state_grad(dstate[0], N, H, x.dtype)
+    reset_after = cache["reset_after"]
+    K = chunk_steps(T, N, (2 if reset_after else 1) * 3 * H * x.itemsize)
+    A, Hs, HR, RH, options, codes = (cache[k] for k in ("A", "Hs", "HR", "RH", "options", "codes"))
+    truncate = common.truncation(truncate)
+    args = (d_out, has_dout, dh, options, codes, truncate, K, reset_after)
+    dx, dW, dW_R, db, db_R = _backward(x, W, W_R, A, Hs, HR, RH, *args)
+    grads = {"W": dW, "W_R": dW_R}
+    if cache["has_b_R"]:
+        grads["b_R"] = db_R
+    if cache["has_b"]:
+        grads["b"] = db
+    return dx, (dh,), grads
+
+
+def prepare(params: dict[str, np.ndarray], dtype: np.dtype | type = np.float32) -> StepWeights:
+    """Pack ``params`` once for ``step``: contiguous arrays of one dtype, zero biases where absent."""
+    return prepare_step(params, dtype, GATES)
+
+
+def step(
+    x_t: np.ndarray,
+    state: tuple[np.ndarray],
+    params: dict[str, np.ndarray] | StepWeights,
+    *,
+    activation: str = "tanh",
+    recurrent_activation: str = "sigmoid",
+    reset_after: bool = False,
+) -> tuple[np.ndarray]:
+    """One GRU step for streaming inference: ``x_t (N, D)``, ``state = (H_{t-1},)`` ``(N, H)``.
+
+    Returns the new state ``(H_t,)``; ``H_t`` is also the output. Pass ``prepare(params)`` instead
+    of the raw ``params`` to skip repacking the weights at every call. ``b_R`` is used only with
+    ``reset_after``, as in ``forward``.
+    """
+    f_code, g_code = codes(activation, recurrent_activation)
+    p, x, (h,) = arguments(x_t, state, params, GATES)
+    if reset_after:
+        return (_step_after(x, h, p.W, p.W_R, p.b, p.b_R, f_code, g_code),)
+    return (_step_before(x, h, p.W, p.W_R_rz, p.W_R_h, p.b, f_code, g_code),)
+
+
+@njit(**JIT)
+def _step_after(x, h_prev, W, W_R, b, b_R, f_code, g_code):
+    """``reset_after=True``: ``x (N, D)``, ``h_prev (N, H)`` -> ``H_t (N, H)``."""
+    N = x.shape[0]
+    H = W_R.shape[0]
+    a = np.empty((N, 3 * H), x.dtype)  # X_t W, then [R|Z|H~]
+    np.dot(x, W, a)
+    hr = np.empty((N, 3 * H), x.dtype)  # H_{t-1} W_R + B_R
+    np.dot(h_prev, W_R, hr)
+    h = np.empty((N, H), x.dtype)
+    for n in range(N):
+        an, hrn = a[n], hr[n]
+        add_to_(hrn, b_R)
+        act_bias_add_(f_code, an[: 2 * H], b[: 2 * H], hrn[: 2 * H])
+        for j in range(H):
+            an[2 * H + j] = (an[2 * H + j] + b[2 * H + j]) + an[j] * hrn[2 * H + j]
+        act_(g_code, an[2 * H :])
+        _update(h_prev[n], an[H : 2 * H], an[2 * H :], h[n])
+    return h
+
+
+@njit(**JIT)
+def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
+    """``reset_after=False``: ``x (N, D)``, ``h_prev (N, H)`` -> ``H_t (N, H)``."""
+    N = x.shape[0]
+    H = W_R_h.shape[0]
+    a = np.empty((N, 3 * H), x.dtype)  # X_t W, then [R|Z|H~]
+    np.dot(x, W, a)
+    rz = np.empty((N, 2 * H), x.dtype)  # H_{t-1} W_R^(RZ)
+    np.dot(h_prev, W_R_rz, rz)
+    rh = np.empty((N, H), x.dtype)  # R_t * H_{t-1}
+    for n in range(N):
+        an = a[n]
+        act_bias_add_(f_code, an[: 2 * H], b[: 2 * H], rz[n])
+        for j in range(H):
+            rh[n, j] = an[j] * h_prev[n, j]
+    ht = np.empty((N, H), x.dtype)  # (R_t * H_{t-1}) W_R^(RH)
+    np.dot(rh, W_R_h, ht)
+    h = np.empty((N, H), x.dtype)
+    for n in range(N):
+        an = a[n]
+        act_bias_add_(g_code, an[2 * H :], b[2 * H :], ht[n])
+        _update(h_prev[n], an[H : 2 * H], an[2 * H :], h[n])
+    return h

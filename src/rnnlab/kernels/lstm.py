@@ -1,0 +1,292 @@
+r"""LSTM, compiled: the same contract and the same numbers as ``rnnlab.cells.lstm``, faster.
+
+The equations (``f`` = ``recurrent_activation``, ``g`` = ``activation``; blocks ``[i | f | c~ | o]``)::
+
+    I_t  = f(X_t W^(II) + H_{t-1} W^(RI) + B^(I))
+    F_t  = f(X_t W^(IF) + H_{t-1} W^(RF) + B^(F))
+    C~_t = g(X_t W^(IC) + H_{t-1} W^(RC) + B^(C))
+    O_t  = f(X_t W^(IO) + H_{t-1} W^(RO) + B^(O))
+    C_t  = F_t * C_{t-1} + I_t * C~_t
+    H_t  = O_t * g(C_t)
+
+and their backward pass are documented in ``rnnlab.cells.lstm``; this module computes exactly that,
+in the reference's order of operations, with each time loop inside one Numba function:
+
+* ``X W`` for all steps is one product before the forward loop. Each step is then one BLAS product
+  ``H_{t-1} W_R`` into a preallocated buffer and one pass over the rows of the batch that adds
+  ``B`` and that product, applies the gates and writes ``C_t``, ``g(C_t)`` and ``H_t``.
+* Backward: one fused pass writes the four gate gradients of a step (and adds them to ``db``), then
+  one product ``dA_t W_R^T`` gives ``dH_{t-1}``. ``dx``, ``dW`` and ``dW_R`` are one product each
+  per chunk of steps (a few MB of ``dA``; one chunk for small problems), so the gradient buffer is
+  reused while still in cache. Nothing is allocated inside the loops.
+
+``step`` runs one step for streaming inference, with the caller carrying the state.
+
+Shapes: ``T`` time, ``N`` batch, ``D`` input features, ``H`` units. Time-major, ``(T, N, .)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from rnnlab import activations
+from rnnlab.kernels import _common as common
+from rnnlab.kernels._blas import chunk_steps, gemm, times_t, transposed
+from rnnlab.kernels._math import (
+    JIT,
+    SIGMOID,
+    TANH,
+    act_bias_add_,
+    act_to,
+    activation_code,
+    add_to_,
+    dact,
+    like,
+)
+from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step
+
+GATES = 4
+STATES = ("h", "c")
+
+
+@njit(**JIT)
+def _forward_loop(A, b, W_R, Hs, Cs, gC, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code):
+    """The time loop. ``A (T, N, 4H)`` holds ``X_t W`` and leaves holding ``[I|F|C~|O]_t``.
+
+    ``Hs``, ``Cs`` ``(T+1, N, H)`` arrive with ``H_0``, ``C_0`` in row 0; ``gC (T, N, H)`` gets
+    ``g(C_t)``; ``out (T, N, H)`` gets the masked output (only written when ``has_mask``).
+    """
+    T, N, G4 = A.shape
+    H = G4 // 4
+    rec = np.empty((N, G4), A.dtype)  # H_{t-1} W_R
+    hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
+    if has_rdrop:
+        for n in range(N):
+            for j in range(H):
+                hd[n, j] = Hs[0, n, j] * rdrop[n, j]
+    for t in range(T):
+        np.dot(hd if has_rdrop else Hs[t], W_R, rec)
+        for n in range(N):
+            a, r = A[t, n], rec[n]
+            act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], r[: 2 * H])  # I_t, F_t
+            act_bias_add_(g_code, a[2 * H : 3 * H], b[2 * H : 3 * H], r[2 * H : 3 * H])  # C~_t
+            act_bias_add_(f_code, a[3 * H :], b[3 * H :], r[3 * H :])  # O_t
+            i, fg, c_tilde, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+            c_prev, c, h, gc = Cs[t, n], Cs[t + 1, n], Hs[t + 1, n], gC[t, n]
+            for j in range(H):
+                c[j] = fg[j] * c_prev[j] + i[j] * c_tilde[j]
+            act_to(g_code, c, gc)
+            for j in range(H):
+                h[j] = o[j] * gc[j]
+            if has_mask:
+                if mask[t, n]:
+                    out[t, n] = h
+                else:  # a padded step keeps the state and outputs 0
+                    h[:] = Hs[t, n]
+                    c[:] = c_prev
+                    out[t, n] = 0.0
+            if has_rdrop:
+                d, hdn = rdrop[n], hd[n]
+                for j in range(H):
+                    hdn[j] = h[j] * d[j]
+
+
+@njit(**JIT)
+def _forward(x, W, b, W_R, h0, c0, options, codes):
+    mask, has_mask, rdrop, has_rdrop = options
+    f_code, g_code = codes
+    T, N, _ = x.shape
+    H = W_R.shape[0]
+    A = common.project(x, W)  # (T, N, 4H)
+    Hs = np.empty((T + 1, N, H), x.dtype)  # H_0 .. H_T
+    Cs = np.empty((T + 1, N, H), x.dtype)  # C_0 .. C_T
+    gC = np.empty((T, N, H), x.dtype)  # g(C_t), before masking
+    out = np.empty((T, N, H) if has_mask else (0, 0, 0), x.dtype)
+    Hs[0] = h0
+    Cs[0] = c0
+    _forward_loop(A, b, W_R, Hs, Cs, gC, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code)
+    return A, Hs, Cs, gC, out
+
+
+@njit(inline="always", **JIT)
+def _cell_grads(a, gc, c_prev, dhn, don, has_dout, dcn, da, f_code, g_code):
+    """One row, one fused pass: the four gate gradients into ``da (4H,)``; ``dcn`` goes in as
+    ``dC_t`` and comes out as ``dC_{t-1}``. ``dH_t = dhn + don`` (``don`` unread without dout)."""
+    H = dcn.shape[0]
+    zero = like(a, 0.0)
+    for j in range(H):
+        i, fg, c_tilde, o, g = a[j], a[H + j], a[2 * H + j], a[3 * H + j], gc[j]
+        dh_t = dhn[j] + don[j] if has_dout else dhn[j] + zero
+        dct = dcn[j] + dh_t * o * dact(g_code, g)
+        da[j] = dct * c_tilde * dact(f_code, i)
+        da[H + j] = dct * c_prev[j] * dact(f_code, fg)
+        da[2 * H + j] = dct * i * dact(g_code, c_tilde)
+        da[3 * H + j] = dh_t * g * dact(f_code, o)
+        dcn[j] = dct * fg
+
+
+@njit(**JIT)
+def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, truncate, K):
+    """BPTT, in chunks of steps. ``dh``, ``dc`` ``(N, H)`` go in as ``dH_T``, ``dC_T`` and come out as
+    ``dH_0``, ``dC_0``. Returns ``dx (T, N, D)``, ``dW``, ``dW_R`` and ``db``.
+
+    The gate gradients ``dA`` of a chunk of ``K`` steps (``_blas.chunk_steps``: a few MB) go
+    to ``dx``, ``dW`` and ``dW_R`` with one product each as soon as the chunk is done, so the buffer
+    is reused and still in cache, instead of a ``(T, N, 4H)`` array read back from memory at the end.
+    """
+    mask, has_mask, rdrop, has_rdrop = options
+    f_code, g_code = codes
+    T, N, D = x.shape
+    G4 = A.shape[2]
+    H = G4 // 4
+    dA = np.empty((K, N, G4), A.dtype)  # gradient of the gate pre-activations, one chunk of steps
+    dx = np.empty((T, N, D), A.dtype)
+    dW = np.zeros((D, G4), A.dtype)
+    dW_R = np.zeros((H, G4), A.dtype)
+    db = np.zeros(G4, A.dtype)  # sum of dA over steps and rows
+    dh_prev = np.empty((N, H), A.dtype)  # dA_t W_R^T
+    W_RT = transposed(W_R, N)  # (4H, H), or (0, 0): use the transpose flag
+    h_in = np.empty((K * N, H) if has_rdrop else (0, H), A.dtype)  # H_{t-1} * rdrop, one chunk
+    x2, dx2, dA2 = x.reshape(T * N, D), dx.reshape(T * N, D), dA.reshape(K * N, G4)
+    Hs2 = Hs.reshape((T + 1) * N, H)
+    defaults = f_code == SIGMOID and g_code == TANH
+    hi = T
+    while hi > 0:  # chunks [lo, hi), last first
+        lo = max(hi - K, 0)
+        for t in range(hi - 1, lo - 1, -1):
+            dA_t = dA[t - lo]
+            for n in range(N):
+                da = dA_t[n]
+                if has_mask and not mask[t, n]:  # padded: the state gradient passes through untouched
+                    da[:] = 0.0
+                    continue
+                don = dout[t, n] if has_dout else dh[n]
+                if defaults:  # the activation codes as constants: the switch folds away
+                    _cell_grads(A[t, n], gC[t, n], Cs[t, n], dh[n], don, has_dout, dc[n], da, SIGMOID, TANH)
+                else:
+                    _cell_grads(A[t, n], gC[t, n], Cs[t, n], dh[n], don, has_dout, dc[n], da, f_code, g_code)
+                add_to_(db, da)
+            if truncate > 0 and t > 0 and t % truncate == 0:  # cells.cuts_here
+                dh[:] = 0.0
+                dc[:] = 0.0
+                continue
+            times_t(dA_t, W_R, W_RT, dh_prev)  # dA_t W_R^T
+            common.pass_back(dh, dh_prev, t, mask, has_mask, rdrop, has_rdrop)
+        r0, r1 = lo * N, hi * N
+        dA_rows = dA2[: r1 - r0]
+        common.input_grads(x2, W, dA_rows, dx2, dW, r0, r1)
+        gemm(common.recurrent_rows(Hs2, rdrop, has_rdrop, N, r0, r1, h_in), dA_rows, dW_R, 1.0, True, False)
+        hi = lo
+    return dx, dW, dW_R, db
+
+
+def forward(
+    x: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray],
+    params: dict[str, np.ndarray],
+    *,
+    mask: np.ndarray | None = None,
+    rdrop: np.ndarray | None = None,
+    activation: str = "tanh",
+    recurrent_activation: str = "sigmoid",
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], dict[str, Any]]:
+    """Run the LSTM over ``x`` (see ``rnnlab.cells.lstm.forward``, same arguments and results).
+
+    ``x (T, N, D)``, ``state = (H_0, C_0)`` each ``(N, H)``, ``params`` ``W (D, 4H)``,
+    ``W_R (H, 4H)``, optional ``b (4H,)``; ``mask (T, N)`` bool; ``rdrop (N, H)``.
+    Returns ``(out (T, N, H), (H_T, C_T), cache)``.
+    """
+    f_code = activation_code(recurrent_activation, "recurrent_activation")
+    g_code = activation_code(activation)
+    x = common.inputs(x)
+    dtype = x.dtype
+    T, N, D = x.shape
+    W, W_R, (b,), (has_b,) = common.weights(params, dtype, GATES, D)
+    H = W_R.shape[0]
+    h0, c0 = common.states(state, 2, N, H, dtype)
+    options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
+    codes = (f_code, g_code)
+    A, Hs, Cs, gC, out = _forward(x, W, b, W_R, h0, c0, options, codes)
+    if not options[1]:
+        out = Hs[1:]
+    cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, A=A, Hs=Hs, Cs=Cs, gC=gC, options=options, codes=codes)
+    f, g = activations.get(recurrent_activation), activations.get(activation)
+    cache.update(common.reference_keys(options, dtype), f=f, g=g)
+    return out, (Hs[T], Cs[T]), cache
+
+
+def backward(
+    dout: np.ndarray | None,
+    dstate: tuple[np.ndarray | None, np.ndarray | None],
+    cache: dict[str, Any],
+    *,
+    truncate: int | None = None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
+    """BPTT (see ``rnnlab.cells.lstm.backward``): ``dout (T, N, H)`` or None, ``dstate = (dH_T, dC_T)``
+    (either may be None). Returns ``(dx (T, N, D), (dH_0, dC_0), grads)``, ``grads`` keyed like params.
+    """
+    x, W, W_R, A, Hs = (cache[k] for k in ("x", "W", "W_R", "A", "Hs"))
+    T, N, _ = x.shape
+    H = W_R.shape[0]
+    dtype = x.dtype
+    d_out, has_dout = common.upstream(dout, (T, N, H), dtype)
+    dh = common.state_grad(dstate[0], N, H, dtype)
+    dc = common.state_grad(dstate[1], N, H, dtype)
+    K = chunk_steps(T, N, 4 * H * dtype.itemsize)
+    Cs, gC, options, codes = (cache[k] for k in ("Cs", "gC", "options", "codes"))
+    args = (d_out, has_dout, dh, dc, options, codes, common.truncation(truncate), K)
+    dx, dW, dW_R, db = _backward(x, W, W_R, A, Hs, Cs, gC, *args)
+    grads = {"W": dW, "W_R": dW_R}
+    if cache["has_b"]:
+        grads["b"] = db
+    return dx, (dh, dc), grads
+
+
+def prepare(params: dict[str, np.ndarray], dtype: np.dtype | type = np.float32) -> StepWeights:
+    """Pack ``params`` once for ``step``: contiguous arrays of one dtype, a zero bias if there is none."""
+    return prepare_step(params, dtype, GATES, stack=True)
+
+
+def step(
+    x_t: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray],
+    params: dict[str, np.ndarray] | StepWeights,
+    *,
+    activation: str = "tanh",
+    recurrent_activation: str = "sigmoid",
+) -> tuple[np.ndarray, np.ndarray]:
+    """One LSTM step for streaming inference: ``x_t (N, D)``, ``state = (H_{t-1}, C_{t-1})`` each ``(N, H)``.
+
+    Returns the new state ``(H_t, C_t)``; ``H_t`` is also the output. Pass ``prepare(params)``
+    instead of the raw ``params`` to skip repacking the weights at every call.
+    """
+    f_code, g_code = codes(activation, recurrent_activation)
+    p, x, (h, c) = arguments(x_t, state, params, GATES)
+    return _step(x, h, c, p.W, p.W_R, p.WW, p.b, f_code, g_code)
+
+
+@njit(**JIT)
+def _step(x, h_prev, c_prev, W, W_R, WW, b, f_code, g_code):
+    """``x (N, D)``, ``h_prev``, ``c_prev`` ``(N, H)`` -> ``(H_t, C_t)``."""
+    N = x.shape[0]
+    H = W_R.shape[0]
+    a = np.empty((N, 4 * H), x.dtype)  # X_t W, then [I|F|C~|O]
+    rec = np.empty((N, 4 * H), x.dtype)  # H_{t-1} W_R
+    project_step(x, h_prev, W, W_R, WW, a, rec)
+    h = np.empty((N, H), x.dtype)
+    c = np.empty((N, H), x.dtype)
+    for n in range(N):
+        an, r = a[n], rec[n]
+        act_bias_add_(f_code, an[: 2 * H], b[: 2 * H], r[: 2 * H])
+        act_bias_add_(g_code, an[2 * H : 3 * H], b[2 * H : 3 * H], r[2 * H : 3 * H])
+        act_bias_add_(f_code, an[3 * H :], b[3 * H :], r[3 * H :])
+        cn, hn, cp = c[n], h[n], c_prev[n]
+        for j in range(H):
+            cn[j] = an[H + j] * cp[j] + an[j] * an[2 * H + j]
+        act_to(g_code, cn, hn)
+        for j in range(H):
+            hn[j] = an[3 * H + j] * hn[j]
+    return h, c

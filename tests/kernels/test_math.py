@@ -1,0 +1,71 @@
+"""``rnnlab.kernels._math``: the compiled activations against ``rnnlab.activations``."""
+
+import numpy as np
+import pytest
+from numba import njit
+
+from rnnlab import activations
+from rnnlab.kernels import _math
+
+
+@njit(cache=True)
+def _forward_all(code, a):
+    out = np.empty_like(a)
+    _math.act_to(code, a, out)
+    return out
+
+
+@njit(cache=True)
+def _grad_all(code, y):
+    out = np.empty_like(y)
+    for j in range(y.shape[0]):
+        out[j] = _math.dact(code, y[j])
+    return out
+
+
+def _inputs(dtype):
+    grid = np.linspace(-30.0, 30.0, 200_001)
+    special = [0.0, -0.0, 0.625, -0.625, 1e-8, -1e-8, 2.5, -2.5, 5.0, -5.0, 9.0, 20.0, 1e30, -1e30]
+    return np.concatenate([grid, np.geomspace(1e-9, 1.0, 20_001), special]).astype(dtype)
+
+
+def test_tanh_float64_within_2_ulp_of_numpy():
+    a = _inputs(np.float64)
+    ours, ref = _forward_all(_math.TANH, a), np.tanh(a)
+    ulp = np.abs(ours - ref) / np.spacing(np.abs(ref))
+    assert ulp.max() <= 2.0, f"tanh float64: {ulp.max():.2f} ulp at a={a[ulp.argmax()]!r}"
+
+
+def test_tanh_float32_within_1_5_ulp_of_exact():
+    a = _inputs(np.float32)
+    ours, exact = _forward_all(_math.TANH, a).astype(np.float64), np.tanh(a.astype(np.float64))
+    ulp = np.abs(ours - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert ulp.max() <= 1.5, f"tanh float32: {ulp.max():.2f} ulp at a={a[ulp.argmax()]!r}"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", activations.names())
+def test_activation_matches_reference(name, dtype):
+    a = _inputs(dtype)
+    fn = activations.get(name)
+    ref = fn(a.copy())
+    ours = _forward_all(_math.CODES[name], a)
+    assert ours.dtype == ref.dtype
+    tol = {np.float64: 4e-16, np.float32: 2.4e-7}[dtype]  # about 2 ulp of the largest value 1
+    scale = np.maximum(np.abs(ref), 1.0) if name in ("relu", "linear") else 1.0
+    err = np.abs(ours.astype(np.float64) - ref.astype(np.float64)) / scale
+    assert err.max() <= tol, f"{name} {np.dtype(dtype)}: error {err.max():.2e} at a={a[err.argmax()]!r}"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", activations.names())
+def test_derivative_matches_reference_exactly(name, dtype):
+    fn = activations.get(name)
+    y = fn(_inputs(dtype))
+    np.testing.assert_array_equal(_grad_all(_math.CODES[name], y), fn.grad(y), err_msg=f"d{name} {np.dtype(dtype)}")
+
+
+def test_activation_code_validates_like_the_reference():
+    assert _math.activation_code("hard_sigmoid") == _math.HARD_SIGMOID
+    with pytest.raises(ValueError, match="unknown recurrent_activation 'swish'"):
+        _math.activation_code("swish", "recurrent_activation")

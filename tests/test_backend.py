@@ -1,0 +1,80 @@
+"""``rnnlab.backend``: choosing between the NumPy reference cells and the compiled kernels."""
+
+import importlib.util
+import inspect
+
+import numpy as np
+import pytest
+
+from rnnlab import backend, cells
+
+
+@pytest.fixture(autouse=True)
+def _restore_backend():
+    yield
+    backend.set_backend("auto")
+
+
+def _without_numba(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "numba" else real(name, *a))
+
+
+def test_default_is_auto_and_prefers_numba():
+    assert backend.numba_available()  # the test environment installs the `fast` extra
+    assert backend.get_backend() == "numba"
+    assert backend.get_cell("lstm").__name__ == "rnnlab.kernels.lstm"
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_get_cell_follows_the_backend(kind):
+    backend.set_backend("numpy")
+    assert backend.get_backend() == "numpy"
+    assert backend.get_cell(kind) is cells.CELLS[kind]
+    backend.set_backend("numba")
+    cell = backend.get_cell(kind)
+    assert cell.__name__ == f"rnnlab.kernels.{kind}"
+    assert (cell.GATES, cell.STATES) == (cells.CELLS[kind].GATES, cells.CELLS[kind].STATES)
+    assert callable(cell.forward) and callable(cell.backward) and callable(cell.step)
+
+
+def test_use_backend_restores_the_previous_choice_even_on_error():
+    backend.set_backend("numba")
+    with backend.use_backend("numpy") as name:
+        assert name == "numpy"
+        assert backend.get_cell("gru") is cells.gru
+    assert backend.get_backend() == "numba"
+    with pytest.raises(RuntimeError), backend.use_backend("numpy"):
+        raise RuntimeError("boom")
+    assert backend.get_backend() == "numba"
+
+
+def test_unknown_names_are_rejected_with_the_choices():
+    with pytest.raises(ValueError, match="unknown backend 'cuda'; expected one of numpy, numba, auto"):
+        backend.set_backend("cuda")
+    with pytest.raises(ValueError, match="unknown cell kind 'transformer'; expected one of rnn, lstm, gru"):
+        backend.get_cell("transformer")
+
+
+def test_numba_missing(monkeypatch):
+    _without_numba(monkeypatch)
+    assert not backend.numba_available()
+    assert backend.get_backend() == "numpy"  # auto falls back
+    assert backend.get_cell("rnn") is cells.rnn
+    with pytest.raises(ImportError, match=r"backend 'numba' needs numba.*pip install 'rnnlab\[fast\]'"):
+        backend.set_backend("numba")
+    assert backend.warmup(np.float32) == 0.0
+
+
+def test_warmup_compiles_and_reports_seconds():
+    seconds = backend.warmup(np.float64)
+    assert isinstance(seconds, float) and seconds > 0.0
+    with backend.use_backend("numpy"):
+        assert backend.warmup("float32") == 0.0
+    with pytest.raises(ValueError, match="float32 or float64"):
+        backend.warmup(np.int32)
+
+
+def test_no_environment_variable_switches_behaviour():
+    source = inspect.getsource(backend)
+    assert "os.environ" not in source and "getenv" not in source
