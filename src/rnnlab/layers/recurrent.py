@@ -30,6 +30,17 @@ from rnnlab.checks import check_float_array, check_positive_int, check_rate, che
 from rnnlab.layers.base import Layer
 
 
+def chrono_bias(t_max: int, units: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+    """``log(u)``, ``u ~ U(1, t_max - 1)`` per unit: gate biases for memories of 1 to ``t_max`` steps.
+
+    Tallec & Ollivier 2018 ("Can recurrent neural networks warp time?"): a gate ``sigmoid(b)`` that
+    keeps ``1 - 1/u`` of the state per step remembers for about ``u`` steps.
+    """
+    if t_max < 3:
+        raise ValueError(f"chrono_init must be at least 3 (the longest dependency, in steps), got {t_max}")
+    return np.log(rng.uniform(1.0, t_max - 1.0, size=units)).astype(dtype)
+
+
 def _cell_module(kind: str) -> Any:
     return backend.get_cell(kind)
 
