@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import tasks
+from rnnlab import backend, tasks
 from rnnlab.cli.main import build_parser
 from rnnlab.cli.train import apply_defaults
 from rnnlab.io import atomic_write_text
@@ -87,14 +87,16 @@ def run_task(flags: list[str], seconds: float, patience: int | None = None, moni
     if patience is not None:
         callbacks.insert(0, EarlyStopping(monitor, patience=patience, restore_best_weights=True))
     history = model.fit(*data.train, batch_size=args.batch_size, epochs=args.epochs, validation_data=data.valid,
-                        verbose=0, callbacks=callbacks)
+                        verbose=0, callbacks=callbacks, **tasks.fit_options(task, args, data))
+    tasks.forget_carried_state(model)  # as `rnnlab train` does: the saved model is not stateful
     result = task.report(model, data)
     seconds_taken = time.perf_counter() - start
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         model.save(out)
     config = {k: v for k, v in vars(args).items() if k != "run" and isinstance(v, str | int | float | type(None))}
-    return {"flags": flags, "config": config, "parameters": model.count_params(), "epochs": len(history.epoch),
+    return {"flags": flags, "config": config, "backend": backend.get_backend(), "parameters": model.count_params(),
+            "epochs": len(history.epoch),
             "time_capped": cap.hit, "seconds": round(seconds_taken, 1), "report": result,
             "history": {k: v for k, v in history.history.items() if k in ("loss", "val_loss", "accuracy",
                                                                         "val_accuracy", "val_within_tolerance")},

@@ -22,6 +22,16 @@ _controller: Any = None
 _looked = False
 
 
+def refresh() -> None:
+    """Forget the list of BLAS libraries, so that the next limit sees every one loaded by then.
+
+    ``threadpoolctl`` lists the libraries loaded when its controller is made; the compiled kernels
+    call SciPy's BLAS, a second library loaded later (``rnnlab.kernels`` calls this on import).
+    """
+    global _controller, _looked
+    _controller, _looked = None, False
+
+
 def _get_controller() -> Any:
     global _controller, _looked
     if not _looked:

@@ -1,4 +1,4 @@
-"""``rnnlab train / evaluate / predict``: files written, JSON line, kill -9 and --resume, bad input."""
+"""``rnnlab train / evaluate / predict``: files written, JSON line, kill -9 and --resume, bad input, --bptt."""
 
 import json
 import os
@@ -12,6 +12,8 @@ import pytest
 
 import rnnlab
 from rnnlab.cli.main import main
+from rnnlab.io import load_checkpoint
+from rnnlab.models import training
 
 SMALL = ["--task", "adding", "--length", "12", "--train-size", "128", "--test-size", "64", "--epochs", "2",
          "--units", "8", "--batch-size", "32", "--quiet"]
@@ -62,6 +64,51 @@ def test_kill_9_then_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     a, b = rnnlab.load_model(tmp_path / "whole" / "model.rnnlab"), rnnlab.load_model(out / "model.rnnlab")
     for k, v in a.params.items():
         np.testing.assert_array_equal(b.params[k], v, err_msg=k)
+
+
+class CrashError(Exception):
+    """Stands for a kill in the middle of a run."""
+
+
+def test_resume_mid_epoch_with_bptt_gives_the_weights_of_an_uninterrupted_run(tmp_path, monkeypatch):
+    """Stateful chars training: the checkpoint carries the streams' state; a resumed run continues them."""
+    text = tmp_path / "text.txt"
+    text.write_text("".join(f"{w} the quick brown fox jumps over the lazy dog.\n" for w in ("A:", "BB:") * 10),
+                    encoding="utf-8")
+    # 4 streams of 218 characters, windows of 10: 22 updates per epoch; checkpoints every 4 updates
+    args = ["train", "--task", "chars", "--data", str(text), "--bptt", "10", "--batch-size", "4", "--units", "8",
+            "--length", "16", "--epochs", "2", "--checkpoint-every", "4", "--dropout", "0.1", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+
+    real_step, calls = training.train_step, []
+
+    def crash_at_update_31(*a):
+        calls.append(1)
+        if len(calls) == 31:  # epoch 2, window 9: the last checkpoint is after window 8, the state mid-stream
+            raise CrashError
+        return real_step(*a)
+
+    out = tmp_path / "killed"
+    monkeypatch.setattr(training, "train_step", crash_at_update_31)
+    with pytest.raises(CrashError):
+        main([*args, "--out", str(out)])
+    monkeypatch.setattr(training, "train_step", real_step)
+    assert not (out / "model.rnnlab").exists()
+    ckpt = load_checkpoint(out / "checkpoint.rnnlab")
+    assert (ckpt.training_state["epoch"], ckpt.training_state["step_in_epoch"]) == (1, 8)
+    assert np.abs(ckpt.optimizer_state["carried/0/0"]).max() > 0  # the streams' state h, mid-epoch
+    assert main([*args, "--out", str(out), "--resume"]) == 0
+    a, b = rnnlab.load_model(tmp_path / "whole" / "model.rnnlab"), rnnlab.load_model(out / "model.rnnlab")
+    for k, v in a.params.items():
+        np.testing.assert_array_equal(b.params[k], v, err_msg=k)
+
+
+def test_bptt_is_refused_by_a_task_without_stateful_training(tmp_path, capsys):
+    for value in ("5", "0"):
+        assert main(["train", *SMALL, "--bptt", value, "--out", str(tmp_path / "run")]) == 1
+        err = capsys.readouterr().err
+        assert "--bptt: the adding task does not train with stateful truncated BPTT" in err
+    assert not (tmp_path / "run").exists()
 
 
 def test_bad_input_gives_a_clear_error_and_nonzero_exit(tmp_path, capsys):

@@ -3,6 +3,10 @@
 Writes into ``--out DIR``: ``model.rnnlab`` (architecture + weights), ``checkpoint.rnnlab`` (for
 ``--resume``), ``history.csv``, ``learning_curve.png``, ``gradient_norms.png`` (per step, before and
 after clipping, globally and per parameter) and ``metrics.json``.
+
+The task module (``rnnlab.tasks``) gives the data, the model, the defaults of the flags, the final
+report and, optionally, extra arguments of ``fit`` (``fit_options``: ``--task chars --bptt K``
+trains on long streams with the state carried across windows).
 """
 
 from __future__ import annotations
@@ -57,7 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--test", help="test file (pos: CoNLL-U; vowels: UEA .ts)")
     g.add_argument("--data", help="single-file data set (music: piano-roll .mat; chars: a text file)")
     g.add_argument("--length", type=int, default=None, help="sequence length T of synthetic tasks (adding, copy) "
-                   "and of training windows (chars)")
+                   "and of the zero-state windows of chars (validation; training with --bptt 0)")
+    g.add_argument("--bptt", type=int, default=None, metavar="K",
+                   help="chars: stateful truncated BPTT, --batch-size parallel streams of the text read in windows "
+                   "of K characters with the state carried (task default 100); 0: independent windows of --length. "
+                   "Refused by the other tasks")
     g.add_argument("--train-size", type=int, default=None, help="training sequences of synthetic tasks")
     g.add_argument("--test-size", type=int, default=None, help="test sequences of synthetic tasks")
     p.set_defaults(run=run)
@@ -77,6 +85,7 @@ def apply_defaults(args: argparse.Namespace, task_defaults: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     task = tasks.get(args.task)
+    tasks.check_bptt_flag(task, args)
     apply_defaults(args, getattr(task, "DEFAULTS", {}))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,8 +98,9 @@ def run(args: argparse.Namespace) -> int:
     history = model.fit(
         *data.train, batch_size=args.batch_size, epochs=args.epochs, validation_data=data.valid,
         verbose=0 if args.quiet else 1, checkpoint_path=checkpoint, checkpoint_every=args.checkpoint_every or None,
-        resume=args.resume,
+        resume=args.resume, **tasks.fit_options(task, args, data),
     )
+    tasks.forget_carried_state(model)  # the saved model starts every call from a zero state
     model.save(out / "model.rnnlab")
     history.to_csv(out / "history.csv")
     try:

@@ -30,7 +30,12 @@ for _name in ("numba", "scipy"):  # Numba's np.dot calls SciPy's BLAS
             "or use the NumPy reference (rnnlab.backend.set_backend('numpy'))"
         )
 
+import scipy.linalg.cython_blas  # noqa: E402, F401  (loads the BLAS the kernels call, so that threads sees it)
+
+from rnnlab import threads  # noqa: E402
 from rnnlab.kernels import gru, lstm, rnn  # noqa: E402
+
+threads.refresh()
 from rnnlab.kernels._stream import StepWeights  # noqa: E402
 
 KERNELS = {"rnn": rnn, "lstm": lstm, "gru": gru}

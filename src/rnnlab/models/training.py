@@ -208,7 +208,9 @@ def fit(
         lengths: real steps per sequence of padded array input.
         bptt_window: truncated BPTT on long streams: each batch of sequences is cut into windows
             of this many steps, trained one after the other with the state carried across windows
-            by the stateful recurrent layers (reset at the start of each batch).
+            by the stateful recurrent layers (reset at the start of each batch). The validation data
+            is then evaluated with the carried state set aside: every validation batch starts from
+            a zero state, and training's state is put back afterwards.
         checkpoint_path: write a checkpoint here at the end of every epoch (and every
             ``checkpoint_every`` steps); ``resume=True`` continues from it if it exists.
         stream: where the progress bar goes (stderr by default).
@@ -280,7 +282,11 @@ def fit(
         elapsed = time.perf_counter() - start
         logs = _epoch_logs(model, history, running, len(steps), elapsed)
         if val is not None:
-            logs.update({f"val_{k}": v for k, v in evaluate(model, val.x, val.y, batch_size, val.lengths).items()})
+            if bptt_window is not None:
+                scores = _evaluate_from_zero_state(model, val, batch_size)
+            else:
+                scores = evaluate(model, val.x, val.y, batch_size, val.lengths)
+            logs.update({f"val_{k}": v for k, v in scores.items()})
         bar.close(len(steps), {k: v for k, v in logs.items() if not k.startswith(("grad_norm", "clipped", "lr",
                                                                                  "seconds", "sequences"))})
         history.log_epoch(epoch + 1, logs)
@@ -291,6 +297,23 @@ def fit(
         if model.stop_training:
             break
     return history
+
+
+def _evaluate_from_zero_state(model: Sequential, val: Batches, batch_size: int) -> dict[str, float]:
+    """``evaluate`` with the stateful layers made ordinary for the call, their carried state kept aside.
+
+    A stateful layer would start the first validation batch from training's last state, carry its
+    state from one validation batch to the next and refuse a last batch of another size.
+    """
+    layers = [layer for layer in model._recurrent_layers() if layer.stateful]
+    kept = [layer.states for layer in layers]
+    try:
+        for layer in layers:
+            layer.stateful = False
+        return evaluate(model, val.x, val.y, batch_size, val.lengths)
+    finally:
+        for layer, states in zip(layers, kept, strict=True):
+            layer.stateful, layer.states = True, states
 
 
 def _epoch_logs(model: Sequential, history: History, running: dict[str, float], n_steps: int,

@@ -4,6 +4,21 @@ A task module provides ``NAME``, ``DESCRIPTION``, ``DEFAULTS`` (values for the f
 that the user did not set: epochs, units, lr, batch_size, length ...), ``load(args) -> TaskData``,
 ``build_model(args, data) -> Sequential`` (compiled), ``report(model, data) -> dict`` (final test
 metrics) and ``test_data(metadata) -> (x, y)`` (the test split of a saved model, for ``rnnlab evaluate``).
+
+Optional:
+
+- ``fit_options(args, data) -> dict``: extra keyword arguments for ``Sequential.fit`` (e.g.
+  ``{"bptt_window": 100, "shuffle": False}``), added to the ones ``rnnlab train`` passes itself; it
+  may not set those (``FIT_ARGUMENTS_OF_THE_COMMAND``: batch size, epochs, validation data,
+  progress, checkpoints, resume), so ``--resume`` and ``--checkpoint-every`` work as for any task.
+  It must depend on ``args`` and ``data`` alone, so that a resumed run gets the same options.
+- A ``bptt`` entry in ``DEFAULTS``: the task reads ``--bptt K`` (stateful truncated BPTT over long
+  streams); ``rnnlab train`` refuses ``--bptt`` for a task without one.
+
+After training, ``rnnlab train`` makes the model's stateful recurrent layers ordinary ones
+(``forget_carried_state``, same weights) before it saves and reports: the state carried from window
+to window belongs to training, and a saved model runs every call from a zero state, whatever its
+batch size.
 """
 
 from __future__ import annotations
@@ -27,11 +42,51 @@ class TaskData:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def recurrent_layer(args: Any, units: int, return_sequences: bool, seed: int, bidirectional: bool = False) -> Any:
-    """The ``--cell`` layer with the common flags (activation, dropout, dtype)."""
+# Keyword arguments of ``fit`` that ``rnnlab train`` sets itself; a task's ``fit_options`` may not.
+FIT_ARGUMENTS_OF_THE_COMMAND = frozenset({"x", "y", "batch_size", "epochs", "validation_data", "verbose",
+                                          "checkpoint_path", "checkpoint_every", "resume", "stream"})
+
+
+def fit_options(task: ModuleType, args: Any, data: TaskData) -> dict[str, Any]:
+    """The task's extra ``fit`` keyword arguments (its optional ``fit_options`` hook), ``{}`` without one."""
+    hook = getattr(task, "fit_options", None)
+    if hook is None:
+        return {}
+    options = dict(hook(args, data))
+    taken = sorted(set(options) & FIT_ARGUMENTS_OF_THE_COMMAND)
+    if taken:
+        raise ValueError(f"the {getattr(task, 'NAME', task.__name__)} task's fit_options sets {', '.join(taken)}, "
+                         "which rnnlab train sets itself")
+    return options
+
+
+def check_bptt_flag(task: ModuleType, args: Any) -> None:
+    """Refuse ``--bptt`` for a task that does not read it (no ``bptt`` entry in its ``DEFAULTS``)."""
+    if getattr(args, "bptt", None) is not None and "bptt" not in getattr(task, "DEFAULTS", {}):
+        name = getattr(task, "NAME", task.__name__)
+        raise ValueError(f"--bptt: the {name} task does not train with stateful truncated BPTT and has no "
+                         f"--bptt flag (the chars task has); drop --bptt")
+
+
+def forget_carried_state(model: Any) -> Any:
+    """Make the model's stateful recurrent layers ordinary ones: carried state dropped, weights unchanged.
+
+    Returns the model. Its layers then start every call from a zero state, as a saved model should
+    (a stateful layer refuses a batch of another size and carries its state from batch to batch).
+    """
+    for layer in model._recurrent_layers():
+        layer.reset_states()
+        layer.stateful = False
+    return model
+
+
+def recurrent_layer(args: Any, units: int, return_sequences: bool, seed: int, bidirectional: bool = False,
+                    stateful: bool = False) -> Any:
+    """The ``--cell`` layer with the common flags (activation, dropout, dtype); ``stateful`` carries the
+    state from one call to the next (for ``fit(bptt_window=...)``)."""
     cls = CELL_CLASSES[args.cell]
     kwargs: dict[str, Any] = dict(return_sequences=return_sequences, dtype=args.dtype, seed=seed,
-                                  dropout=args.dropout, recurrent_dropout=args.recurrent_dropout)
+                                  dropout=args.dropout, recurrent_dropout=args.recurrent_dropout, stateful=stateful)
     if args.cell != "rnn":
         kwargs["recurrent_activation"] = args.recurrent_activation
     if args.cell == "rnn":
@@ -40,18 +95,21 @@ def recurrent_layer(args: Any, units: int, return_sequences: bool, seed: int, bi
     return Bidirectional(layer) if bidirectional else layer
 
 
-def optimizer_config(args: Any, train_size: int | None = None) -> dict[str, Any]:
+def optimizer_config(args: Any, train_size: int | None = None, steps_per_epoch: int | None = None) -> dict[str, Any]:
     """The optimizer of the flags: ``--optimizer``, ``--lr``, ``--lr-schedule``, ``--clipnorm``, ``--clipvalue``.
 
     ``cosine`` decays the rate along half a cosine to 2 % of ``--lr`` over all the run's updates
-    (``train_size`` sequences per epoch); the schedule follows the optimizer's step count, which
-    checkpoints keep, so a resumed run follows the same schedule.
+    (``steps_per_epoch`` updates per epoch, or ``train_size`` sequences per epoch in batches of
+    ``--batch-size``); the schedule follows the optimizer's step count, which checkpoints keep, so a
+    resumed run follows the same schedule.
     """
     lr: Any = args.lr
     if getattr(args, "lr_schedule", "constant") == "cosine":
-        if train_size is None:
-            raise ValueError("--lr-schedule cosine needs the number of training sequences")
-        total = max(1, args.epochs * -(-train_size // args.batch_size))
+        if steps_per_epoch is None:
+            if train_size is None:
+                raise ValueError("--lr-schedule cosine needs the number of training sequences")
+            steps_per_epoch = -(-train_size // args.batch_size)
+        total = max(1, args.epochs * steps_per_epoch)
         lr = {"class_name": "CosineDecay", "config": {"lr": args.lr, "total_steps": total, "min_lr": args.lr * 0.02}}
     config: dict[str, Any] = {"lr": lr}
     if args.clipnorm is not None:

@@ -3,24 +3,43 @@
 The text is mapped to ids by a ``CharVocab`` built on the whole file (saved in the model's
 metadata); the last 10 % of the characters are the validation text, the rest the training text.
 
-Training windows. ``rnnlab train`` calls ``fit`` on fixed arrays, so the training text is cut into
-non-overlapping windows of ``--length`` characters (from an offset drawn from ``--seed``): inputs
-``ids[s : s+L]``, targets ``ids[s+1 : s+L+1]``, each window starting from a zero state, shuffled
-every epoch. (Stateful truncated BPTT, ``fit(bptt_window=k)``, would carry the state across windows;
-it needs ``bptt_window`` passed by the caller, which the shared training command does not do.)
+Training, ``--bptt K`` (the default, ``K = 100``): stateful truncated BPTT over long streams, as
+char-rnn does. The training text (``M`` characters) is laid out as ``N = --batch-size`` parallel
+streams (``streams``): stream ``i`` is the ``i``-th contiguous ``1/N`` of the text, ``S = (M-1) // N``
+characters, inputs ``ids[i*S : (i+1)*S]`` and targets shifted by one (the last target of stream ``i``
+is the first input of stream ``i+1``; the last ``(M-1) % N`` characters are left out). Row ``i`` of
+the ``(N, S)`` arrays is stream ``i``, and ``fit`` gets ``batch_size=N``, ``bptt_window=K`` and
+``shuffle=False`` (``fit_options``): the whole text is ONE batch of ``fit``, which ``fit`` cuts into
+``ceil(S/K)`` windows of ``K`` characters (the last one shorter if ``K`` does not divide ``S``),
+trained in order, one update each, with the recurrent layers built ``stateful=True`` so that window
+``j+1`` of every stream starts from the state window ``j`` ended in. ``fit`` resets the state at the
+start of each batch, i.e. once per epoch, and each epoch passes over the whole training text once.
+The gradient is cut at window boundaries (truncated BPTT); the state is not. Checkpoints keep the
+carried state, so ``--resume`` mid-epoch continues the streams where they were.
 
-Two validation figures, both in nats per character:
+Training, ``--bptt 0``: the training text is cut into non-overlapping windows of ``--length``
+characters (from an offset drawn from ``--seed``): inputs ``ids[s : s+L]``, targets
+``ids[s+1 : s+L+1]``, each window starting from a zero state, shuffled every epoch.
 
-- ``valid_loss``: the same windows of the validation text, each from a zero state. It is the loss
-  ``fit`` reports as ``val_loss`` and the one ``rnnlab evaluate`` reproduces.
+Two validation figures, both in nats per character, the same in both modes:
+
+- ``valid_loss``: the validation text cut into windows of ``--length`` characters, each from a zero
+  state. It is the loss ``fit`` reports as ``val_loss`` after every epoch (with ``--bptt``, ``fit``
+  sets training's carried state aside for it) and the one ``rnnlab evaluate`` reproduces.
 - ``valid_loss_stream``: the validation text read once from start to end in ``STREAM_ROWS`` long
   slices, the state carried from window to window (``run_with_state``), so almost every character
-  sees its full context. This is the figure language-model papers report.
+  sees its full context. This is the figure language-model papers report, and the one stateful
+  training improves.
+
+After training, ``rnnlab train`` turns the stateful layers into ordinary ones before saving
+(``rnnlab.tasks.forget_carried_state``; the weights are the same): the saved model runs every call
+from a zero state, for ``rnnlab evaluate`` (any ``--batch-size``) and ``rnnlab generate``.
 
 ``sample`` generates text one character at a time, feeding each sampled character back with the
 recurrent state carried explicitly (``initial_state`` in, final state out).
 
-Shapes: ``N`` windows, ``T`` time, ``V`` vocabulary size (``<unk>`` included), ``E`` embedding size.
+Shapes: ``N`` windows or streams, ``T`` time, ``V`` vocabulary size (``<unk>`` included), ``E``
+embedding size.
 """
 
 from __future__ import annotations
@@ -43,7 +62,8 @@ DESCRIPTION = "character-level language model on a text file (e.g. tinyshakespea
 
 # Defaults for the flags of `rnnlab train` this task uses (the command line overrides them).
 # `embedding` has no flag: the size E of the character vectors.
-DEFAULTS = {"units": 256, "layers": 1, "epochs": 5, "lr": 2e-3, "batch_size": 64, "length": 100,
+# `bptt`: windows of stateful truncated BPTT (0: independent windows of `length` from a zero state).
+DEFAULTS = {"units": 256, "layers": 1, "epochs": 5, "lr": 2e-3, "batch_size": 64, "length": 100, "bptt": 100,
             "clipnorm": 5.0, "embedding": 64}
 
 VALID_FRACTION = 0.1  # the last 10 % of the text
@@ -69,6 +89,21 @@ def windows(ids: np.ndarray, length: int, offset: int = 0) -> tuple[np.ndarray, 
     return x, y
 
 
+def streams(ids: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` parallel next-character streams: ``x (rows, S)``, ``y (rows, S)``, ``S = (len(ids)-1) // rows``.
+
+    Row ``i`` is the ``i``-th contiguous slice ``ids[i*S : (i+1)*S]``; ``y`` is ``x`` shifted by one
+    character along the text (``y[i, -1] == x[i+1, 0]``).
+    """
+    S = (len(ids) - 1) // rows
+    if S < 1:
+        raise ValueError(f"the text has {len(ids)} characters, too few for {rows} streams (--batch-size) of at "
+                         "least one character; use a longer text or a smaller --batch-size")
+    x = ids[: rows * S].reshape(rows, S)
+    y = ids[1 : rows * S + 1].reshape(rows, S)
+    return x, y
+
+
 def _read(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
@@ -83,32 +118,56 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _bptt(args: Any) -> int:
+    """``--bptt``: the window of stateful training, 0 for independent zero-state windows."""
+    K = getattr(args, "bptt", None)
+    K = DEFAULTS["bptt"] if K is None else K
+    if not isinstance(K, int) or isinstance(K, bool) or K < 0:
+        raise ValueError(f"--bptt must be a non-negative integer (0: independent windows of --length), got {K!r}")
+    return K
+
+
 def load(args: Any) -> TaskData:
-    """Read ``--data``, build the vocabulary, cut the training and validation texts into windows."""
+    """Read ``--data``, build the vocabulary, lay out the training text (streams with ``--bptt K``,
+    windows with ``--bptt 0``) and cut the validation text into windows."""
     if not getattr(args, "data", None):
         raise ValueError(MISSING_DATA)
+    K = _bptt(args)
     text = _read(args.data)
     vocab = CharVocab.build(text)
     train_text, valid_text = split_text(text)
     L = args.length
     if L < 1:
         raise ValueError(f"--length must be a positive integer, got {L}")
-    offset = int(np.random.default_rng(args.seed).integers(0, L))
-    train = windows(vocab.encode(train_text), L, offset if len(train_text) > 2 * L else 0)
+    if K:
+        train = streams(vocab.encode(train_text), args.batch_size)
+    else:
+        offset = int(np.random.default_rng(args.seed).integers(0, L))
+        train = windows(vocab.encode(train_text), L, offset if len(train_text) > 2 * L else 0)
     valid = windows(vocab.encode(valid_text), L)
     metadata = {"task": NAME, "data_file": str(Path(args.data).resolve()), "sha256": _digest(text),
-                "length": L, "vocab": vocab.to_dict()}
+                "length": L, "bptt": K, "vocab": vocab.to_dict()}
     return TaskData(train, valid, valid, metadata)
 
 
+def fit_options(args: Any, data: TaskData) -> dict[str, Any]:
+    """With ``--bptt K``: ``fit`` cuts the one batch of streams into windows of ``K`` with the state carried."""
+    K = _bptt(args)
+    return {"bptt_window": K, "shuffle": False} if K else {}
+
+
 def build_model(args: Any, data: TaskData) -> Sequential:
-    """Embedding of the characters, ``--layers`` recurrent layers, logits over the vocabulary."""
+    """Embedding of the characters, ``--layers`` recurrent layers (stateful with ``--bptt``), logits."""
     V = len(data.metadata["vocab"]["chars"]) + 1
     E = int(getattr(args, "embedding", 64))
-    layers = [recurrent_layer(args, args.units, True, args.seed + i) for i in range(args.layers)]
+    K = _bptt(args)
+    layers = [recurrent_layer(args, args.units, True, args.seed + i, stateful=K > 0) for i in range(args.layers)]
     model = Sequential([Embedding(V, E, dtype=args.dtype, seed=args.seed + 99), *layers,
                         Dense(V, dtype=args.dtype, seed=args.seed + 100)], seed=args.seed)
-    return model.compile(optimizer_config(args), "sparse_categorical_crossentropy", ["accuracy"])
+    x = data.train[0]
+    updates = -(-x.shape[1] // K) if K else -(-len(x) // args.batch_size)  # per epoch
+    return model.compile(optimizer_config(args, steps_per_epoch=updates), "sparse_categorical_crossentropy",
+                         ["accuracy"])
 
 
 def report(model: Sequential, data: TaskData) -> dict[str, float]:
@@ -184,9 +243,8 @@ def stream_loss(model: Sequential, ids: np.ndarray, window: int = 100, rows: int
     """
     ids = np.asarray(ids, dtype=np.int64)
     rows = max(1, min(rows, (len(ids) - 1) // 2))
-    n = (len(ids) - 1) // rows  # characters predicted per slice
-    x = ids[: rows * n].reshape(rows, n)  # (rows, n)
-    y = ids[1 : rows * n + 1].reshape(rows, n)
+    x, y = streams(ids, rows)  # (rows, n): n characters predicted per slice
+    n = x.shape[1]
     layers = _stepping_layers(model)
     states: list[Any] | None = None
     total = 0.0
