@@ -68,11 +68,13 @@ def main() -> int:
                 verdict = _verdict(ok) if cfg["length"] == 1000 else ("solved" if ok else "not solved")
                 rows.append(f"| adding T = {cfg['length']}, {cfg['cell']} | {target} | "
                             f"{100 * rep['test_solved_fraction']:.2f} % solved, MSE {rep['test_mse']:.4f}, "
-                            f"{r['seconds']:.0f} s | {verdict} | `{lr['command']}` | {lr['date']} |")
+                            f"{r['seconds']:.0f} s | {verdict} | `{r.get('command', lr['command'])}` | "
+                            f"{r.get('date', lr['date'])} |")
             else:
                 rows.append(f"| copy T = {cfg['length']}, {cfg['cell']} | (no target) | loss {rep['test_loss']:.4f} "
                             f"vs baseline {rep['baseline_loss']:.4f}; recall accuracy "
-                            f"{100 * rep['test_recall_accuracy']:.1f} % | - | `{lr['command']}` | {lr['date']} |")
+                            f"{100 * rep['test_recall_accuracy']:.1f} % | - | `{r.get('command', lr['command'])}` | "
+                            f"{r.get('date', lr['date'])} |")
         if not any(r["config"]["task"] == "adding" and r["config"]["length"] == 1000 for r in lr["runs"]):
             rows.append("| adding T = 1000, lstm/gru/rnn | >= 99 % solved (LSTM, GRU) | not measured "
                         "(no run at T = 1000 in results/long_range.json) | **not reached** | "

@@ -135,3 +135,16 @@ def test_every_command_has_help(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert "--json" in capsys.readouterr().out
+
+
+def test_chrono_init_reaches_the_gate_biases_and_is_refused_for_the_rnn(tmp_path, capsys):
+    out = tmp_path / "chrono"
+    assert main(["train", *SMALL, "--cell", "lstm", "--units", "16", "--chrono-init", "500", "--epochs", "1",
+                 "--out", str(out)]) == 0
+    layer = rnnlab.load_model(out / "model.rnnlab").layers[0]
+    assert layer.chrono_init == 500
+    b_f = layer.params["b"][16:32]
+    assert b_f.std() > 0.3 and b_f.max() > np.log(50), "the forget biases should spread over log(1..499)"
+    capsys.readouterr()
+    assert main(["train", *SMALL, "--cell", "rnn", "--chrono-init", "500", "--out", str(tmp_path / "r")]) != 0
+    assert "Elman RNN (--cell rnn) has no gates" in capsys.readouterr().err

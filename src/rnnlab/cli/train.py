@@ -28,6 +28,9 @@ def add_common_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", default="tanh", help="activation of the Elman RNN (default tanh)")
     g.add_argument("--recurrent-activation", default="sigmoid",
                    help="gate activation of LSTM/GRU: sigmoid (default) or hard_sigmoid")
+    g.add_argument("--chrono-init", type=int, default=None, metavar="T_MAX",
+                   help="LSTM/GRU: start the gate biases for memories of 1 to T_MAX steps (Tallec & Ollivier "
+                        "2018 chrono initialization); for dependencies over hundreds of steps")
     g.add_argument("--dropout", type=float, default=0.0, help="dropout rate on the recurrent layers' inputs")
     g.add_argument("--recurrent-dropout", type=float, default=0.0, help="dropout rate on the recurrent state")
     g.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop", "adagrad"], default="adam",

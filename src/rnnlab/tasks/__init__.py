@@ -91,6 +91,12 @@ def recurrent_layer(args: Any, units: int, return_sequences: bool, seed: int, bi
         kwargs["recurrent_activation"] = args.recurrent_activation
     if args.cell == "rnn":
         kwargs["activation"] = args.activation
+    chrono = getattr(args, "chrono_init", None)
+    if chrono is not None:
+        if args.cell == "rnn":
+            raise ValueError("--chrono-init sets the gate biases of an LSTM or GRU; the Elman RNN (--cell rnn) has "
+                             "no gates")
+        kwargs["chrono_init"] = chrono
     layer = cls(units, **kwargs)
     return Bidirectional(layer) if bidirectional else layer
 
