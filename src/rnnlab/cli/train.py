@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
-from rnnlab import tasks
+from rnnlab import backend, tasks
 from rnnlab.io import atomic_write_text
 
 
@@ -86,6 +87,19 @@ def apply_defaults(args: argparse.Namespace, task_defaults: dict) -> None:
             setattr(args, key, value)
 
 
+def prepare_kernels(dtype: str, quiet: bool) -> None:
+    """Compile (first run) or load (later runs) the compiled kernels before the progress bar starts,
+    saying so: a cold compile takes about 40 s, which would otherwise look like a hang."""
+    if backend.get_backend() != "numba":
+        return
+    if not quiet:
+        print("rnnlab: preparing the compiled recurrent kernels (the first run compiles them, about 40 s; "
+              "later runs load them from disk)", file=sys.stderr, flush=True)
+    seconds = backend.warmup(dtype)
+    if not quiet:
+        print(f"rnnlab: kernels ready in {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     task = tasks.get(args.task)
     tasks.check_bptt_flag(task, args)
@@ -95,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     data = task.load(args)
     model = task.build_model(args, data)
     model.metadata = {**data.metadata, "cell": args.cell}
+    prepare_kernels(args.dtype, quiet=args.quiet)
     checkpoint = out / "checkpoint.rnnlab"
     if not args.resume and checkpoint.exists():
         os.remove(checkpoint)  # a fresh run must not pick up an old run's state
