@@ -6,5 +6,6 @@ from rnnlab.layers.gru import GRU
 from rnnlab.layers.lstm import LSTM
 from rnnlab.layers.recurrent import Recurrent
 from rnnlab.layers.simple_rnn import SimpleRNN
+from rnnlab.layers.streaming import SequentialStepper, Stepper
 
-__all__ = ["GRU", "LSTM", "Bidirectional", "Layer", "Recurrent", "SimpleRNN"]
+__all__ = ["GRU", "LSTM", "Bidirectional", "Layer", "Recurrent", "SequentialStepper", "SimpleRNN", "Stepper"]

@@ -21,13 +21,16 @@ either                 True                ``[output, *final_states]`` (LSTM: ``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rnnlab import activations, backend, initializers, threads
 from rnnlab.checks import check_float_array, check_positive_int, check_rate, check_sequences, resolve_mask
 from rnnlab.layers.base import Layer
+
+if TYPE_CHECKING:
+    from rnnlab.layers.streaming import Stepper
 
 
 def chrono_bias(t_max: int, units: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
@@ -156,6 +159,20 @@ class Recurrent(Layer):
     def reset_states(self) -> None:
         """Forget the state carried between calls by a ``stateful`` layer."""
         self.states = None
+
+    def stepper(self) -> Stepper:
+        """A ``Stepper`` for streaming inference: one step at a time, the state carried by the caller.
+
+        ``step = layer.stepper()``, then ``state = step(x_t, state)`` for each ``x_t (N, D)`` or ``(D,)``,
+        starting from ``state=None`` (zeros); ``state[0]`` is the output ``h``. Exact: the same numbers
+        as ``forward`` over the steps so far. The weights are a snapshot taken now (call ``stepper()``
+        again after training), run under the backend in effect now; dropout is off. A
+        ``go_backwards`` layer is refused (its first step is the sequence's last). See
+        ``rnnlab.layers.streaming`` and ``docs/streaming.md``.
+        """
+        from rnnlab.layers.streaming import Stepper
+
+        return Stepper(self)
 
     # -- time-major core, shared with Bidirectional and the PyTorch interop ----------------------
 

@@ -26,6 +26,7 @@ from rnnlab.layers.dense import Dense
 from rnnlab.layers.dropout import Dropout
 from rnnlab.layers.embedding import Embedding
 from rnnlab.layers.feature_embedding import FeatureEmbedding
+from rnnlab.layers.streaming import SequentialStepper
 
 # The only classes a model file may name: loading never imports or evaluates anything else.
 LAYER_CLASSES: dict[str, type[Layer]] = {
@@ -167,6 +168,19 @@ class Sequential:
 
     def __call__(self, x: Any, mask: np.ndarray | None = None) -> np.ndarray:
         return self.forward(x, mask)[0]
+
+    def stepper(self) -> SequentialStepper:
+        """Streaming inference: a ``SequentialStepper`` that runs the model one step at a time.
+
+        ``gen = model.stepper()``, then ``y_t = gen.step(x_t)`` for each step (a token id, ids
+        ``(N,)``, or features ``(D,)``/``(N, D)``); the recurrent states are carried inside
+        (``gen.reset()``, ``gen.states``). Exact: ``y_t`` is what ``forward`` gives at that step of the
+        sequence so far. Layers: Embedding or FeatureEmbedding first, unidirectional recurrent layers,
+        Dense, Dropout (the identity); a Bidirectional or ``go_backwards`` layer is refused, by name.
+        The weights are a snapshot taken now (call ``stepper()`` again after training), run under the
+        backend in effect now. See ``rnnlab.layers.streaming`` and ``docs/streaming.md``.
+        """
+        return SequentialStepper(self.layers)
 
     # -- training API (Keras-like) ----------------------------------------------------------------
 

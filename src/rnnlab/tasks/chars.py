@@ -35,8 +35,8 @@ After training, ``rnnlab train`` turns the stateful layers into ordinary ones be
 (``rnnlab.tasks.forget_carried_state``; the weights are the same): the saved model runs every call
 from a zero state, for ``rnnlab evaluate`` (any ``--batch-size``) and ``rnnlab generate``.
 
-``sample`` generates text one character at a time, feeding each sampled character back with the
-recurrent state carried explicitly (``initial_state`` in, final state out).
+``sample`` generates text one character at a time with the model's streaming stepper
+(``Sequential.stepper``), which carries the recurrent states from one character to the next.
 
 Shapes: ``N`` windows or streams, ``T`` time, ``V`` vocabulary size (``<unk>`` included), ``E``
 embedding size.
@@ -261,9 +261,10 @@ def sample(model: Sequential, vocab: CharVocab, length: int, temperature: float 
            rng: np.random.Generator | None = None, prime: str = "\n") -> str:
     """``length`` new characters after ``prime``, sampled one at a time with the state carried.
 
-    The prime is read in one pass (its final state kept); then each step feeds the last character,
-    turns the logits into ``softmax(logits / temperature)`` over the known characters (never
-    ``<unk>``) and draws the next one. ``temperature == 0`` takes the most likely character.
+    The model streams (``model.stepper()``, one character per step, the recurrent states carried
+    inside): the prime is read a character at a time; then each step turns the last logits into
+    ``softmax(logits / temperature)`` over the known characters (never ``<unk>``), draws the next
+    character and feeds it back. ``temperature == 0`` takes the most likely character.
     """
     if not isinstance(length, int) or isinstance(length, bool) or length < 0:
         raise ValueError(f"length must be a non-negative integer, got {length!r}")
@@ -276,11 +277,12 @@ def sample(model: Sequential, vocab: CharVocab, length: int, temperature: float 
         raise ValueError(f"the prime has characters the model never saw: {unknown!r}; use characters of its "
                          f"vocabulary ({''.join(vocab.chars)!r})")
     rng = rng if rng is not None else np.random.default_rng()
-    layers = _stepping_layers(model)
-    logits, states = run_with_state(layers, vocab.encode(prime)[None, :], None)
+    stepper = model.stepper()
+    for c in vocab.encode(prime):
+        logits = stepper.step(int(c))  # (V,)
     out = np.empty(length, dtype=np.int64)
     for t in range(length):
-        z = logits[0, -1].astype(np.float64)  # (V,)
+        z = logits.astype(np.float64)  # (V,)
         z[vocab.unk_index] = -np.inf
         if temperature == 0.0:
             nxt = int(np.argmax(z))
@@ -289,5 +291,6 @@ def sample(model: Sequential, vocab: CharVocab, length: int, temperature: float 
             p = np.exp(z - z.max())
             nxt = int(rng.choice(len(p), p=p / p.sum()))
         out[t] = nxt
-        logits, states = run_with_state(layers, np.array([[nxt]]), states)
+        if t + 1 < length:
+            logits = stepper.step(nxt)
     return vocab.decode(out)
