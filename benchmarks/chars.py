@@ -1,6 +1,6 @@
 """tinyshakespeare character-level LM: validation loss in nats/char (target <= 1.50) and a sample.
 
-    python benchmarks/chars.py [--quick] [--seconds S] [--cell C] [--units H] [--layers L] [--lr LR]
+    python benchmarks/chars.py [--quick] [--seconds S] [--cell C] [--units H] [--layers L] [--lr LR] [--lr-schedule S]
                                [--dropout P] [--batch-size N] [--epochs E] [--bptt K]
 
 The configuration is ``rnnlab train --task chars --data input.txt --bptt 100`` with the task defaults
@@ -28,7 +28,7 @@ TARGET = 1.50
 
 
 # Options passed on to `rnnlab train` as the flag of the same name (None: the task default).
-PASSED_ON = ("units", "layers", "lr", "dropout", "batch_size", "epochs", "bptt")
+PASSED_ON = ("units", "layers", "lr", "lr_schedule", "dropout", "batch_size", "epochs", "bptt")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--units", type=int, default=None, help="hidden units (task default 256; 32 with --quick)")
     p.add_argument("--layers", type=int, default=None, help="stacked recurrent layers (task default 1)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (task default 2e-3)")
+    p.add_argument("--lr-schedule", default=None, choices=["constant", "cosine"],
+                   help="constant (task default) or a cosine decay over --epochs")
     p.add_argument("--dropout", type=float, default=None, help="dropout on the recurrent layers' inputs (default 0)")
     p.add_argument("--batch-size", type=int, default=None, help="parallel streams (task default 64)")
     p.add_argument("--epochs", type=int, default=None, help="at most this many epochs (default 100; 1 with --quick)")
