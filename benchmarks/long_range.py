@@ -98,8 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         if c["task"] != "adding":
             continue
         solved = r["report"]["test_solved_fraction"]
-        target = ("reached" if solved >= ADDING_TARGET else "not reached") if c["length"] == 1000 else \
-            ("solved" if solved >= ADDING_TARGET else "not solved")
+        if c["length"] == 1000 and c["cell"] == "rnn":  # the target: shown failing
+            target = "fails, as expected" if solved < ADDING_TARGET else "solved (unexpected)"
+        elif c["length"] == 1000:
+            target = "reached" if solved >= ADDING_TARGET else "not reached"
+        else:
+            target = "solved" if solved >= ADDING_TARGET else "not solved"
         rows.append(f"| {c['length']} | {c['cell']} | {r['epochs'] * c['train_size'] // c['batch_size']:,} x "
                     f"{c['batch_size']} | {r['epochs']}{' (time cap)' if r['time_capped'] else ''} | "
                     f"{r['report']['test_mse']:.4f} | {100 * solved:.2f} % | {target} | {r['seconds']} | "

@@ -62,10 +62,15 @@ def main() -> int:
     if lr:
         for r in lr["runs"]:
             cfg, rep = r["config"], r["report"]
+            if cfg["task"] == "adding" and cfg["length"] != 1000:
+                continue  # shorter runs (short time caps, no chrono init) are in results/long_range.md
             if cfg["task"] == "adding":
                 target = "T = 1000: >= 99 % solved" if cfg["length"] == 1000 else "(T = 1000 is the target)"
                 ok = rep["test_solved_fraction"] >= 0.99
                 verdict = _verdict(ok) if cfg["length"] == 1000 else ("solved" if ok else "not solved")
+                if cfg["length"] == 1000 and cfg["cell"] == "rnn":
+                    target = "T = 1000: tanh RNN shown failing"
+                    verdict = "fails, as expected" if not ok else "**solved (unexpected)**"
                 rows.append(f"| adding T = {cfg['length']}, {cfg['cell']} | {target} | "
                             f"{100 * rep['test_solved_fraction']:.2f} % solved, MSE {rep['test_mse']:.4f}, "
                             f"{r['seconds']:.0f} s | {verdict} | `{r.get('command', lr['command'])}` | "
