@@ -148,3 +148,13 @@ def test_chrono_init_reaches_the_gate_biases_and_is_refused_for_the_rnn(tmp_path
     capsys.readouterr()
     assert main(["train", *SMALL, "--cell", "rnn", "--chrono-init", "500", "--out", str(tmp_path / "r")]) != 0
     assert "Elman RNN (--cell rnn) has no gates" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task", ["adding", "copy"])
+def test_cosine_schedule_works_for_every_synthetic_task(task, tmp_path):
+    out = tmp_path / task
+    assert main(["train", "--task", task, *SMALL[2:], "--lr-schedule", "cosine", "--lr", "1e-3",
+                 "--out", str(out)]) == 0
+    header, *rows = (out / "history.csv").read_text().splitlines()
+    lr = [float(r.split(",")[header.split(",").index("lr")]) for r in rows]
+    assert len(lr) == 2 and lr[0] > lr[1] and lr[1] == pytest.approx(2e-5), lr  # decays to 2 % of --lr

@@ -38,7 +38,7 @@ def build_model(args: Any, data: TaskData) -> Sequential:
     model = Sequential([recurrent_layer(args, args.units, False, args.seed), Dense(1, dtype=args.dtype,
                                                                                     seed=args.seed + 1)],
                        seed=args.seed)
-    return model.compile(optimizer_config(args), "mse", [("within_tolerance", {"tol": TOLERANCE})])
+    return model.compile(optimizer_config(args, len(data.train[0])), "mse", [("within_tolerance", {"tol": TOLERANCE})])
 
 
 def report(model: Sequential, data: TaskData) -> dict[str, float]:

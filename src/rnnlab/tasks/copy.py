@@ -66,7 +66,7 @@ def build_model(args: Any, data: TaskData) -> Sequential:
     layers = [recurrent_layer(args, args.units, True, args.seed + i) for i in range(args.layers)]
     model = Sequential([Embedding(N_SYMBOLS + 2, 16, dtype=args.dtype, seed=args.seed + 99), *layers,
                         Dense(N_SYMBOLS + 1, dtype=args.dtype, seed=args.seed + 100)], seed=args.seed)
-    return model.compile(optimizer_config(args), "sparse_categorical_crossentropy",
+    return model.compile(optimizer_config(args, len(data.train[0])), "sparse_categorical_crossentropy",
                          ["accuracy", "sequence_accuracy"])
 
 

@@ -66,7 +66,7 @@ def build_model(args: Any, data: TaskData) -> Sequential:
     """``--layers`` recurrent layers returning sequences, then 88 logits per step."""
     layers = [recurrent_layer(args, args.units, True, args.seed + i) for i in range(args.layers)]
     model = Sequential([*layers, Dense(N_KEYS, dtype=args.dtype, seed=args.seed + 100)], seed=args.seed)
-    return model.compile(optimizer_config(args), "binary_crossentropy", [],
+    return model.compile(optimizer_config(args, len(data.train[0])), "binary_crossentropy", [],
                          loss_options={"reduction": "sum_over_features"})
 
 

@@ -103,7 +103,7 @@ def build_model(args: Any, data: TaskData) -> Sequential:
     n_classes = len(data.metadata["classes"])
     layers = [recurrent_layer(args, args.units, i < args.layers - 1, args.seed + i) for i in range(args.layers)]
     model = Sequential([*layers, Dense(n_classes, dtype=args.dtype, seed=args.seed + 100)], seed=args.seed)
-    return model.compile(optimizer_config(args), "sparse_categorical_crossentropy", ["accuracy"])
+    return model.compile(optimizer_config(args, len(data.train[0])), "sparse_categorical_crossentropy", ["accuracy"])
 
 
 def report(model: Sequential, data: TaskData) -> dict[str, float]:
