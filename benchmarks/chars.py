@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     layout = (f"{c['batch_size']} streams read in windows of {c['bptt']} with the state carried" if c["bptt"]
               else f"windows of {c['length']} from a zero state, batch {c['batch_size']}")
     md = (f"tinyshakespeare (1,115,394 characters; last 10 % = validation), {c['cell']} {c['layers']} x {c['units']} "
-          f"units, embedding {c['embedding']}, dropout {c['dropout']}, training on {layout}, Adam lr {c['lr']} ({c['lr_schedule']} schedule over {c['epochs']} epochs), "
+          f"units, embedding {c['embedding']}, dropout {c['dropout']}, training on {layout}, Adam lr {c['lr']} "
+          f"({c['lr_schedule']} schedule over {c['epochs']} epochs), "
           f"clipnorm {c['clipnorm']}; {r['parameters']:,} parameters; {r['epochs']} epochs"
           f"{' (stopped by the time cap)' if r['time_capped'] else ''} in {r['seconds']} s.\n\n"
           "| figure | nats/char |\n|---|---|\n"
