@@ -123,3 +123,19 @@ def test_directory_as_destination_is_refused(tmp_path: Path) -> None:
         atomic_write_bytes(tmp_path / "d", b"x")
     assert listing(tmp_path) == ["d"]
     assert listing(tmp_path / "d") == []
+
+
+def test_remove_stale_temps_removes_only_the_files_own_leftovers(tmp_path):
+    from rnnlab.io import remove_stale_temps
+
+    target = tmp_path / "checkpoint.rnnlab"
+    target.write_bytes(b"whole")
+    stale = [tmp_path / ".checkpoint.rnnlab.0123456789ab.tmp", tmp_path / ".checkpoint.rnnlab.ba9876543210.tmp"]
+    keep = [tmp_path / ".model.rnnlab.0123456789ab.tmp", tmp_path / ".checkpoint.rnnlab.notmine.tmp",
+            tmp_path / "checkpoint.rnnlab.0123456789ab.tmp"]
+    for p in stale + keep:
+        p.write_bytes(b"half")
+    assert sorted(remove_stale_temps(target)) == sorted(str(p) for p in stale)
+    assert target.read_bytes() == b"whole"
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in stale)
+    assert remove_stale_temps(tmp_path / "missing" / "x.rnnlab") == []

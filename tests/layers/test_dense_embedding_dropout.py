@@ -59,3 +59,18 @@ def test_dropout_scales_kept_units_and_is_off_at_inference():
     assert abs((out == 0).mean() - 0.25) < 0.02
     np.testing.assert_array_equal(layer.backward(np.ones_like(x), cache), out)
     np.testing.assert_array_equal(layer(x), x)
+
+
+@pytest.mark.parametrize("K, V", [(1300, 50), (40, 1000), (1, 3), (0, 4), (64, 1)])
+def test_scatter_add_rows_equals_np_add_at(K, V):
+    from rnnlab.layers.embedding import scatter_add_rows
+
+    rng = np.random.default_rng(K)
+    ids, rows = rng.integers(0, V, K), rng.normal(size=(K, 5))
+    start = rng.normal(size=(V, 5))
+    expected = start.copy()
+    np.add.at(expected, ids, rows)
+    got = scatter_add_rows(start.copy(), ids, rows)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    untouched = np.setdiff1d(np.arange(V), ids)
+    np.testing.assert_array_equal(got[untouched], start[untouched])

@@ -9,11 +9,11 @@ completes or leaves the previous file untouched.
 - ``model_file``: ``save_model_file`` / ``load_model_file``, a config dict plus weights.
 - ``checkpoint``: ``save_checkpoint`` / ``load_checkpoint``, plus optimizer and training state,
   and ``rng_state_to_json`` / ``rng_from_json`` for random generators.
-- ``atomic``: ``atomic_open``, ``atomic_write_bytes``, ``atomic_write_text``.
+- ``atomic``: ``atomic_open``, ``atomic_write_bytes``, ``atomic_write_text``, ``remove_stale_temps``.
 - ``errors``: ``ModelFileError``.
 """
 
-from .atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from .atomic import atomic_open, atomic_write_bytes, atomic_write_text, remove_stale_temps
 from .checkpoint import Checkpoint, load_checkpoint, rng_from_json, rng_state_to_json, save_checkpoint
 from .errors import ModelFileError
 from .model_file import FORMAT_VERSION, load_model_file, save_model_file
@@ -30,6 +30,7 @@ __all__ = [
     "load_arrays",
     "load_checkpoint",
     "load_model_file",
+    "remove_stale_temps",
     "rng_from_json",
     "rng_state_to_json",
     "save_arrays",

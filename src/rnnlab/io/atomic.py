@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Iterator
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "remove_stale_temps"]
 
 _MODES = ("wb", "w")
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -112,3 +112,23 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically as UTF-8, newlines unchanged (see ``atomic_open``)."""
     with atomic_open(path, "w") as f:
         f.write(text)
+
+
+def remove_stale_temps(path: str | os.PathLike[str]) -> list[str]:
+    """Delete the ``.<name>.<random>.tmp`` files of ``path`` that a killed writer left behind.
+
+    A process killed (``kill -9``, power cut) in the middle of a write cannot remove its temporary
+    file; the destination itself is intact. Call this when nothing else is writing ``path`` (e.g. a
+    training run resuming from its checkpoint). Returns the paths removed.
+    """
+    directory, name = os.path.split(os.fspath(path))
+    directory = directory or "."
+    prefix = f".{name}."
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir(directory):
+            if entry.startswith(prefix) and entry.endswith(".tmp") and len(entry) == len(prefix) + 12 + 4:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(directory, entry))
+                    removed.append(os.path.join(directory, entry))
+    return removed

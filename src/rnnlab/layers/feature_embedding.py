@@ -18,6 +18,7 @@ import numpy as np
 from rnnlab import initializers
 from rnnlab.checks import check_positive_int, check_rate
 from rnnlab.layers.base import Layer
+from rnnlab.layers.embedding import scatter_add_rows
 
 
 class FeatureEmbedding(Layer):
@@ -97,7 +98,7 @@ class FeatureEmbedding(Layer):
         self.grads = {}
         for f, e in enumerate(self.output_dims):
             dE = np.zeros_like(self.params[f"E{f}"])
-            np.add.at(dE, x[..., f].ravel(), dout[..., start : start + e].reshape(-1, e))
+            scatter_add_rows(dE, x[..., f].ravel(), dout[..., start : start + e].reshape(-1, e))
             self.grads[f"E{f}"] = dE
             start += e
         return None

@@ -27,7 +27,14 @@ import numpy as np
 from rnnlab import optim as optim_
 from rnnlab.checks import check_positive_int
 from rnnlab.data.batching import bucket_batches, pad_sequences
-from rnnlab.io import atomic_write_text, load_checkpoint, rng_from_json, rng_state_to_json, save_checkpoint
+from rnnlab.io import (
+    atomic_write_text,
+    load_checkpoint,
+    remove_stale_temps,
+    rng_from_json,
+    rng_state_to_json,
+    save_checkpoint,
+)
 from rnnlab.models.progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -233,6 +240,8 @@ def fit(
     model.stop_training = False
     start_epoch, skip_steps, running = 0, 0, {}
     epoch_rng_state = rng_state_to_json(model.rng)
+    if checkpoint_path is not None:
+        remove_stale_temps(checkpoint_path)  # half-written checkpoints of a killed run
     if resume and checkpoint_path is not None and os.path.exists(checkpoint_path):
         state = _restore_checkpoint(model, checkpoint_path)
         history = History.from_dict(state["history"])

@@ -18,16 +18,20 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab import backend
 from rnnlab.optim.optimizer import Optimizer, check_number
 from rnnlab.optim.schedules import Schedule
 
 __all__ = ["Adam", "lerp_"]
 
 
-def lerp_(a: np.ndarray, b: np.ndarray, w: float) -> None:
-    """``a <- a + w (b - a)`` in place, rounded like ``torch.lerp`` (its form flips at ``w = 0.5``)."""
+def lerp_(a: np.ndarray, b: np.ndarray, w: float, work: np.ndarray | None = None) -> None:
+    """``a <- a + w (b - a)`` in place, rounded like ``torch.lerp`` (its form flips at ``w = 0.5``);
+    ``work``, an array like ``a``, saves a temporary."""
     if abs(w) < 0.5:
-        a += w * (b - a)
+        d = np.subtract(b, a, out=work)
+        d *= w
+        a += d
     else:
         # a <- b - (b - a) (1 - w)
         np.subtract(b, a, out=a)
@@ -73,9 +77,19 @@ class Adam(Optimizer):
     def _update(self, name: str, p: np.ndarray, g: np.ndarray, lr: float, t: int) -> None:
         m = self._slot("exp_avg", name, p)
         v = self._slot("exp_avg_sq", name, p)
-        lerp_(m, g, 1.0 - self.beta_1)
+        if not self.amsgrad and backend.get_backend() == "numba":  # one compiled pass, the same numbers
+            from rnnlab.kernels.optim import adam_update
+
+            step_size = lr / (1.0 - self.beta_1**t)
+            if adam_update(p, g, m, v, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                           step_size=step_size, bias_correction2=1.0 - self.beta_2**t):
+                return
+        tmp = self._scratch(name, p)  # one work array per parameter, reused: no temporaries
+        lerp_(m, g, 1.0 - self.beta_1, tmp)
         v *= self.beta_2
-        v += (1.0 - self.beta_2) * g * g
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - self.beta_2
+        v += tmp
         if self.amsgrad:
             v_max = self._slot("max_exp_avg_sq", name, p)
             np.maximum(v_max, v, out=v_max)
@@ -84,9 +98,20 @@ class Adam(Optimizer):
         bias_correction1 = 1.0 - self.beta_1**t
         bias_correction2 = 1.0 - self.beta_2**t
         step_size = lr / bias_correction1
-        denom = np.sqrt(v) / bias_correction2**0.5
-        denom += self.epsilon
-        p -= step_size * m / denom
+        np.sqrt(v, out=tmp)  # denom = sqrt(v) / sqrt(bias_correction2) + epsilon
+        tmp /= bias_correction2**0.5
+        tmp += self.epsilon
+        np.divide(m, tmp, out=tmp)  # p <- p - step_size * (m / denom), torch's addcdiv
+        tmp *= step_size
+        p -= tmp
+
+    def _scratch(self, name: str, p: np.ndarray) -> np.ndarray:
+        """A work array shaped like ``p`` (not state: never saved, contents meaningless between calls)."""
+        scratch = self.__dict__.setdefault("_scratch_arrays", {})
+        a = scratch.get(name)
+        if a is None or a.shape != p.shape or a.dtype != p.dtype:
+            a = scratch[name] = np.empty_like(p)
+        return a
 
     def _config(self) -> dict[str, Any]:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}

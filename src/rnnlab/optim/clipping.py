@@ -29,8 +29,12 @@ NORM_EPSILON = 1e-6
 
 
 def _norm(g: np.ndarray) -> float:
-    v = np.asarray(g, dtype=np.float64).ravel()
-    return math.sqrt(float(np.dot(v, v)))
+    """The L2 norm, accumulated in float64 (float32 squares are summed in float64 chunk by chunk,
+    without a float64 copy of the whole array)."""
+    v = np.asarray(g).ravel()
+    if v.dtype == np.float64:
+        return math.sqrt(float(np.dot(v, v)))
+    return math.sqrt(float(np.add.reduce(np.square(v), dtype=np.float64)))
 
 
 def param_norms(grads: dict[str, np.ndarray]) -> dict[str, float]:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab.optim import schedules
-from rnnlab.optim.clipping import clip_by_global_norm, clip_by_value, combine_norms, param_norms
+from rnnlab.optim.clipping import NORM_EPSILON, clip_by_global_norm, clip_by_value, combine_norms, param_norms
 from rnnlab.optim.schedules import Schedule
 
 __all__ = ["Optimizer", "check_number"]
@@ -149,12 +149,16 @@ class Optimizer:
         norms = param_norms(grads)
         total = combine_norms(norms.values())
         clipped: Mapping[str, np.ndarray] = grads
+        clipped_norms = norms
         if self.clipnorm is not None:
             clipped, _ = clip_by_global_norm(dict(clipped), self.clipnorm, norm=total)
+            coef = min(1.0, self.clipnorm / (total + NORM_EPSILON))  # every array scaled by the same factor
+            clipped_norms = {name: n * coef for name, n in norms.items()}
         if self.clipvalue is not None:
             clipped = clip_by_value(dict(clipped), self.clipvalue)
+            clipped_norms = param_norms(dict(clipped))
         self.last_param_norms = norms
-        self.last_clipped_param_norms = norms if clipped is grads else param_norms(dict(clipped))
+        self.last_clipped_param_norms = clipped_norms
         self.last_grad_norm = total
         self.last_clipped_norm = combine_norms(self.last_clipped_param_norms.values())
 
