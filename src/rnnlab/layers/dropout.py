@@ -21,7 +21,8 @@ class Dropout(Layer):
     def forward(self, x: np.ndarray, mask: Any = None, training: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
         if not training or self.rate == 0.0:
             return x, {"keep": None}
-        keep = (self.rng.random(x.shape) >= self.rate).astype(x.dtype) / x.dtype.type(1.0 - self.rate)
+        kept = self.rng.random(x.shape, dtype=np.float32) >= self.rate  # float32 draws: half the cost
+        keep = np.multiply(kept, x.dtype.type(1.0) / x.dtype.type(1.0 - self.rate), dtype=x.dtype)
         return x * keep, {"keep": keep}
 
     def backward(self, dout: np.ndarray, cache: dict[str, Any]) -> np.ndarray:
