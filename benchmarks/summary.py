@@ -92,7 +92,8 @@ def main() -> int:
     head = "# Benchmarks, as measured\n\n"
     if machine:
         head += (f"Machine: {machine['platform']}, {machine['cpu_count']} CPUs, Python {machine['python']}, "
-                 f"NumPy {machine['numpy']} (shared with other jobs while running).\n\n")
+                 f"NumPy {machine['numpy']}. The POS run had the machine to itself; the others ran two at a "
+                 "time (one per core), under the wall-clock caps their commands give.\n\n")
     atomic_write_text(RESULTS / "summary.md", head + "\n".join(rows) + "\n")
     print(head + "\n".join(rows))
     return 0
