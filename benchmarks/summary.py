@@ -44,14 +44,18 @@ def main() -> int:
                             f"`{v['command']}` | {v['date']} |")
     m = _load("music")
     if m:
-        for cell in dict.fromkeys(r["config"]["cell"] for r in m["runs"]):
-            cell_runs = [r for r in m["runs"] if r["config"]["cell"] == cell]
+        def name(c: dict) -> str:
+            return "gru-torch" if c["cell"] == "gru" and c.get("reset_after") else c["cell"]
+
+        for cell in dict.fromkeys(name(r["config"]) for r in m["runs"]):
+            cell_runs = [r for r in m["runs"] if name(r["config"]) == cell]
             nlls = [r["report"]["test_nll_per_step"] for r in cell_runs]
             nll = sum(nlls) / len(nlls)
             spread = f" (mean of {len(nlls)} seeds; {min(nlls):.3f} to {max(nlls):.3f})" if len(nlls) > 1 else ""
             target = "reported beside" if cell == "rnn" else "NLL/step <= 8.45"
             verdict = f"(paper {m['paper'][cell]})" if cell == "rnn" else _verdict(nll <= m["target"])
-            rows.append(f"| JSB Chorales, {cell} {cell_runs[0]['config']['units']} units | {target} | {nll:.3f}"
+            label = {"gru": "gru (notes' form)", "gru-torch": "gru (PyTorch's form, as in Bai et al.)"}.get(cell, cell)
+            rows.append(f"| JSB Chorales, {label} {cell_runs[0]['config']['units']} units | {target} | {nll:.3f}"
                         f"{spread} | {verdict} | `{m['command']}` | {m['date']} |")
     c = _load("chars")
     if c:

@@ -161,3 +161,15 @@ def test_cosine_schedule_works_for_every_synthetic_task(task, tmp_path):
     header, *rows = (out / "history.csv").read_text().splitlines()
     lr = [float(r.split(",")[header.split(",").index("lr")]) for r in rows]
     assert len(lr) == 2 and lr[0] > lr[1] and lr[1] == pytest.approx(2e-5), lr  # decays to 2 % of --lr
+
+
+def test_reset_after_builds_pytorchs_gru_and_is_refused_for_other_cells(tmp_path, capsys):
+    out = tmp_path / "ra"
+    assert main(["train", *SMALL, "--cell", "gru", "--reset-after", "--epochs", "1", "--out", str(out)]) == 0
+    layer = rnnlab.load_model(out / "model.rnnlab").layers[0]
+    assert layer.reset_after and "b_R" in layer.params
+    assert main(["train", *SMALL, "--cell", "gru", "--epochs", "1", "--out", str(tmp_path / "notes")]) == 0
+    assert not rnnlab.load_model(tmp_path / "notes" / "model.rnnlab").layers[0].reset_after
+    capsys.readouterr()
+    assert main(["train", *SMALL, "--cell", "lstm", "--reset-after", "--out", str(tmp_path / "x")]) != 0
+    assert "--reset-after chooses between the two forms of the GRU" in capsys.readouterr().err

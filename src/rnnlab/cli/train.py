@@ -29,6 +29,9 @@ def add_common_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", default="tanh", help="activation of the Elman RNN (default tanh)")
     g.add_argument("--recurrent-activation", default="sigmoid",
                    help="gate activation of LSTM/GRU: sigmoid (default) or hard_sigmoid")
+    g.add_argument("--reset-after", action="store_true",
+                   help="GRU: apply the reset gate after the recurrent matrix (PyTorch's and cuDNN's GRU); "
+                        "default: before it, as the lecture notes write the GRU")
     g.add_argument("--chrono-init", type=int, default=None, metavar="T_MAX",
                    help="LSTM/GRU: start the gate biases for memories of 1 to T_MAX steps (Tallec & Ollivier "
                         "2018 chrono initialization); for dependencies over hundreds of steps")

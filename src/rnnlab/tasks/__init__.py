@@ -91,6 +91,10 @@ def recurrent_layer(args: Any, units: int, return_sequences: bool, seed: int, bi
         kwargs["recurrent_activation"] = args.recurrent_activation
     if args.cell == "rnn":
         kwargs["activation"] = args.activation
+    if getattr(args, "reset_after", False):
+        if args.cell != "gru":
+            raise ValueError(f"--reset-after chooses between the two forms of the GRU; --cell is {args.cell}")
+        kwargs["reset_after"] = True
     chrono = getattr(args, "chrono_init", None)
     if chrono is not None:
         if args.cell == "rnn":
