@@ -14,9 +14,12 @@ The NLL is the sigmoid cross-entropy summed over the 88 keys and averaged over e
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
+from datetime import UTC, datetime
 
-from _common import run_task, shared, write_results
+from _common import RESULTS, run_task, shared, write_results
 
 TARGET = 8.45
 PAPER = {"lstm": 8.45, "gru": 8.43, "gru-torch": 8.43, "rnn": 8.91}  # Bai, Kolter & Koltun 2018, Table 1
@@ -28,6 +31,17 @@ CELL_FLAGS = {"lstm": ["--cell", "lstm"], "gru": ["--cell", "gru"], "gru-torch":
 
 def cell_name(config: dict) -> str:
     return "gru-torch" if config["cell"] == "gru" and config.get("reset_after") else config["cell"]
+
+
+def merge(runs: list[dict]) -> list[dict]:
+    """The runs of ``results/music.json`` with these replacing the same (cell, seed)."""
+    path = RESULTS / "music.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {"runs": []}
+    old = [{"date": saved.get("date"), "command": saved.get("command"), **r} for r in saved["runs"]]
+    key = lambda r: (cell_name(r["config"]), r["config"]["seed"])  # noqa: E731
+    new = {key(r) for r in runs}
+    order = list(CELL_FLAGS)
+    return sorted([r for r in old if key(r) not in new] + runs, key=lambda r: (order.index(key(r)[0]), key(r)[1]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,25 +67,34 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{cell} seed {seed}: test NLL {r['report']['test_nll_per_step']:.3f} ({r['epochs']} epochs, "
                   f"{r['seconds']} s)", flush=True)
             runs.append(r)
-    rows = ["| cell | seed | units | parameters | epochs run | best val NLL | test NLL per step | Bai et al. 2018 | "
-            "seconds |", "|---|---|---|---|---|---|---|---|---|"]
+    if opts.quick:  # a smoke test: print, keep the results file as it is
+        for r in runs:
+            print(cell_name(r["config"]), r["report"])
+        return 0
+    stamp = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+             "command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/music.py", *sys.argv[1:]])}
+    for r in runs:
+        r.update(stamp)
+    runs = merge(runs)
+    rows = ["| cell | seed | units | lr | parameters | epochs run | best val NLL | test NLL per step | "
+            "Bai et al. 2018 | seconds | run on |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         c, nll = r["config"], r["report"]["test_nll_per_step"]
-        rows.append(f"| {cell_name(c)} | {c['seed']} | {c['units']} | {r['parameters']:,} | {r['epochs']}"
+        rows.append(f"| {cell_name(c)} | {c['seed']} | {c['units']} | {c['lr']} | {r['parameters']:,} | {r['epochs']}"
                     f"{' (time cap)' if r['time_capped'] else ''} | {min(r['history']['val_loss']):.3f} | "
-                    f"{nll:.3f} | {PAPER[cell_name(c)]} | {r['seconds']} |")
+                    f"{nll:.3f} | {PAPER[cell_name(c)]} | {r['seconds']} | {r.get('date', '-')} |")
     rows.append("")
-    for cell in opts.cells:
+    for cell in dict.fromkeys(cell_name(r["config"]) for r in runs):
         nlls = [r["report"]["test_nll_per_step"] for r in runs if cell_name(r["config"]) == cell]
         mean = sum(nlls) / len(nlls)
         verdict = "shown beside" if cell == "rnn" else "<= 8.45: " + ("reached" if mean <= TARGET else "not reached")
         rows.append(f"- {cell}: mean over {len(nlls)} seed(s) {mean:.3f} (best {min(nlls):.3f}, worst "
                     f"{max(nlls):.3f}); {verdict}")
-    md = (f"JSB Chorales (229 train / 76 valid / 77 test pieces), frame-level NLL per time step (nats, lower is "
-          f"better). Configuration: 1 layer of {opts.units} units, Adam lr {opts.lr}, batch 8, clipnorm 5, "
-          f"dropout {opts.dropout} on the inputs, early stopping on val_loss (patience {opts.patience}, best weights "
-          f"restored), "
-          f"at most {opts.seconds:.0f} s per cell.\n\n" + "\n".join(rows) + "\n")
+    md = ("JSB Chorales (229 train / 76 valid / 77 test pieces), frame-level NLL per time step (nats, lower is "
+          "better). Configuration: 1 layer, Adam with the lr of each row, batch 8, clipnorm 5, dropout "
+          f"{opts.dropout} on the inputs, early stopping on val_loss (patience {opts.patience}, best weights "
+          f"restored), at most {opts.seconds:.0f} s per run. Runs are merged by (cell, seed): a later run of the "
+          "same cell and seed replaces the earlier one.\n\n" + "\n".join(rows) + "\n")
     write_results("music", {"target": TARGET, "quick": opts.quick, "paper": PAPER, "runs": runs}, md)
     print(md)
     return 0

@@ -55,8 +55,10 @@ def main() -> int:
             target = "reported beside" if cell == "rnn" else "NLL/step <= 8.45"
             verdict = f"(paper {m['paper'][cell]})" if cell == "rnn" else _verdict(nll <= m["target"])
             label = {"gru": "gru (notes' form)", "gru-torch": "gru (PyTorch's form, as in Bai et al.)"}.get(cell, cell)
+            commands = ", ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", m["command"]) for r in cell_runs))
+            dates = ", ".join(dict.fromkeys(r.get("date", m["date"]) for r in cell_runs))
             rows.append(f"| JSB Chorales, {label} {cell_runs[0]['config']['units']} units | {target} | {nll:.3f}"
-                        f"{spread} | {verdict} | `{m['command']}` | {m['date']} |")
+                        f"{spread} | {verdict} | {commands} | {dates} |")
     c = _load("chars")
     if c:
         r = c["runs"][0]
