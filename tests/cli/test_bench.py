@@ -73,3 +73,13 @@ def test_bad_flags_are_argparse_errors(flags, message, capsys):
         main(["bench", *flags])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_json_prints_the_raw_numbers_last(capsys):
+    import json
+
+    assert main([*TINY, "--cells", "rnn", "--no-torch", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (row,) = result["training"]
+    assert row["kind"] == "rnn" and row["numba_ms"] > 0 and row["torch_ms"] is None
+    assert {r["kind"] for r in result["streaming"]} == {"rnn"}

@@ -11,6 +11,7 @@ processes were busy while it ran. ``benchmarks/speed.py`` runs the same harness 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from rnnlab import bench
@@ -61,6 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a tiny grid, shorter pauses and streaming runs, a smaller GEMM: a few seconds, noisy")
     p.add_argument("--out", type=_markdown_path, default=None, metavar="FILE.md",
                    help="also write the tables to FILE.md and the raw numbers to FILE.json beside it")
+    p.add_argument("--json", action="store_true", help="print the raw numbers as one JSON object as the last line")
     p.set_defaults(run=run)
 
 
@@ -81,4 +83,6 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         md, js = bench.write_results(result, args.out)
         print(f"\nwrote {md} and {js}")
+    if args.json:
+        print(json.dumps(result, separators=(",", ":")))
     return 0
