@@ -206,8 +206,8 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (
         b"PK\x03\x04",
         "a ZIP archive (PyTorch .pt/.pth files from torch.save and NumPy .npz files are ZIP archives); "
-        "for PyTorch, load it with torch.load(path, weights_only=True) and re-save the tensors with "
-        "safetensors.torch.save_file",
+        "rnnlab reads no ZIP or pickle container. From PyTorch, where the module is in memory, convert it "
+        "with rnnlab.interop.torch.from_torch, or write its state_dict with safetensors.torch.save_file",
     ),
     (b"PK\x05\x06", "an empty ZIP archive"),
     (b"\x93NUMPY", "a NumPy .npy file; load it with np.load(path, allow_pickle=False) and re-save it"),
