@@ -13,6 +13,7 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -103,11 +104,27 @@ def run_task(flags: list[str], seconds: float, patience: int | None = None, moni
             "model": model}
 
 
+def run_stamp(name: str) -> dict[str, str]:
+    """``{"date", "command"}`` of this invocation of ``benchmarks/<name>.py``."""
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": "python " + " ".join(shlex.quote(a) for a in [f"benchmarks/{name}.py", *sys.argv[1:]])}
+
+
+def merge_runs(name: str, runs: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any],
+               order: Callable[[dict[str, Any]], Any]) -> list[dict[str, Any]]:
+    """The runs saved in ``results/<name>.json`` with ``runs`` replacing those of the same ``key``, sorted
+    by ``order``. Saved runs without their own date and command get the file's."""
+    path = RESULTS / f"{name}.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {"runs": []}
+    old = [{"date": saved.get("date"), "command": saved.get("command"), **r} for r in saved["runs"]]
+    new = {key(r) for r in runs}
+    return sorted([r for r in old if key(r) not in new] + runs, key=order)
+
+
 def write_results(name: str, payload: dict[str, Any], markdown: str) -> None:
     """``results/<name>.json`` and ``results/<name>.md``, with the date, machine and command."""
     RESULTS.mkdir(exist_ok=True)
-    meta = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-            "command": "python " + " ".join(shlex.quote(a) for a in [f"benchmarks/{name}.py", *sys.argv[1:]])}
+    meta = {**run_stamp(name), "machine": machine()}
     for run in payload.get("runs", []):
         run.pop("model", None)
     atomic_write_text(RESULTS / f"{name}.json", json.dumps({**meta, **payload}, indent=2) + "\n")

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
-from datetime import UTC, datetime
 
-from _common import RESULTS, StopAt, run_task, write_results
+from _common import StopAt, merge_runs, run_stamp, run_task, write_results
 
 ADDING_TARGET = 0.99
 CHRONO_FROM = 500  # T from which the gated cells start from the chrono initialization
@@ -49,14 +47,10 @@ def copy_flags(T: int, cell: str) -> list[str]:
 
 def merge(runs: list[dict]) -> list[dict]:
     """The runs of ``results/long_range.json`` with these ones replacing the same (task, T, cell)."""
-    path = RESULTS / "long_range.json"
-    saved = json.loads(path.read_text()) if path.is_file() else {"runs": []}
-    old = [{"date": saved.get("date"), "command": saved.get("command"), **r} for r in saved["runs"]]
-    key = lambda r: (r["config"]["task"], r["config"]["length"], r["config"]["cell"])  # noqa: E731
-    new = {key(r) for r in runs}
-    merged = [r for r in old if key(r) not in new] + runs
-    return sorted(merged, key=lambda r: (r["config"]["task"], r["config"]["length"],
-                                         ["lstm", "gru", "rnn"].index(r["config"]["cell"])))
+    cells = ["lstm", "gru", "rnn"]
+    return merge_runs("long_range", runs,
+                      key=lambda r: (r["config"]["task"], r["config"]["length"], r["config"]["cell"]),
+                      order=lambda r: (r["config"]["task"], r["config"]["length"], cells.index(r["config"]["cell"])))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,24 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     opts = p.parse_args(argv)
     adding_T, copy_T = ([20], [10]) if opts.quick else (opts.adding_lengths, opts.copy_lengths)
     seconds = 5 if opts.quick else opts.seconds
-    stamp = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-             "command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/long_range.py", *sys.argv[1:]])}
+    stamp = run_stamp("long_range")
+    plan = [("adding", T, adding_flags, StopAt("val_within_tolerance", 0.995), "test_solved_fraction")
+            for T in adding_T]
+    plan += [("copy", T, copy_flags, StopAt("val_sequence_accuracy", 0.99), "test_recall_accuracy") for T in copy_T]
     runs = []
-    for T in adding_T:
+    for task, T, make_flags, stop, figure in plan:
         for cell in opts.cells:
-            flags = adding_flags(T, cell)
-            r = run_task(flags, seconds, extra_callbacks=(StopAt("val_within_tolerance", 0.995),))
+            r = run_task(make_flags(T, cell), seconds, extra_callbacks=(stop,))
             r.update(stamp)
-            print(f"adding T={T} {cell}: solved {r['report']['test_solved_fraction']:.4f} ({r['seconds']} s)",
-                  flush=True)
-            runs.append(r)
-    for T in copy_T:
-        for cell in opts.cells:
-            flags = copy_flags(T, cell)
-            r = run_task(flags, seconds, extra_callbacks=(StopAt("val_sequence_accuracy", 0.99),))
-            r.update(stamp)
-            print(f"copy T={T} {cell}: recall accuracy {r['report']['test_recall_accuracy']:.4f} ({r['seconds']} s)",
-                  flush=True)
+            print(f"{task} T={T} {cell}: {figure} {r['report'][figure]:.4f} ({r['seconds']} s)", flush=True)
             runs.append(r)
     if opts.quick:  # a smoke test: print, keep the results file as it is
         for r in runs:

@@ -14,12 +14,9 @@ The NLL is the sigmoid cross-entropy summed over the 88 keys and averaged over e
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
-from datetime import UTC, datetime
 
-from _common import RESULTS, run_task, shared, write_results
+from _common import merge_runs, run_stamp, run_task, shared, write_results
 
 TARGET = 8.45
 PAPER = {"lstm": 8.45, "gru": 8.43, "gru-torch": 8.43, "rnn": 8.91}  # Bai, Kolter & Koltun 2018, Table 1
@@ -35,13 +32,9 @@ def cell_name(config: dict) -> str:
 
 def merge(runs: list[dict]) -> list[dict]:
     """The runs of ``results/music.json`` with these replacing the same (cell, seed)."""
-    path = RESULTS / "music.json"
-    saved = json.loads(path.read_text()) if path.is_file() else {"runs": []}
-    old = [{"date": saved.get("date"), "command": saved.get("command"), **r} for r in saved["runs"]]
-    key = lambda r: (cell_name(r["config"]), r["config"]["seed"])  # noqa: E731
-    new = {key(r) for r in runs}
     order = list(CELL_FLAGS)
-    return sorted([r for r in old if key(r) not in new] + runs, key=lambda r: (order.index(key(r)[0]), key(r)[1]))
+    return merge_runs("music", runs, key=lambda r: (cell_name(r["config"]), r["config"]["seed"]),
+                      order=lambda r: (order.index(cell_name(r["config"])), r["config"]["seed"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in runs:
             print(cell_name(r["config"]), r["report"])
         return 0
-    stamp = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-             "command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/music.py", *sys.argv[1:]])}
+    stamp = run_stamp("music")
     for r in runs:
         r.update(stamp)
     runs = merge(runs)
