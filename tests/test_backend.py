@@ -17,6 +17,7 @@ def _restore_backend():
 
 def _without_numba(monkeypatch):
     real = importlib.util.find_spec
+    monkeypatch.setattr(backend, "_found", {})  # forget what was found before the patch; restored after
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "numba" else real(name, *a))
 
 

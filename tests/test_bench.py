@@ -14,6 +14,7 @@ TINY = dict(sizes=((6, 3, 2, 4),), repeats=1, gemm_n=32, stream_steps=5, settle=
 
 def _without_numba(monkeypatch):
     real = importlib.util.find_spec
+    monkeypatch.setattr(backend, "_found", {})  # forget what was found before the patch; restored after
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "numba" else real(name, *a))
 
 

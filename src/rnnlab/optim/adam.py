@@ -68,6 +68,7 @@ class Adam(Optimizer):
         if not isinstance(amsgrad, bool):
             raise TypeError(f"amsgrad must be True or False, got {amsgrad!r}")
         self.amsgrad = amsgrad
+        self._scratch_arrays: dict[str, np.ndarray] = {}  # work arrays of the NumPy update, never saved
         super().__init__(lr, weight_decay=weight_decay, clipvalue=clipvalue, clipnorm=clipnorm)
 
     @property
@@ -107,10 +108,9 @@ class Adam(Optimizer):
 
     def _scratch(self, name: str, p: np.ndarray) -> np.ndarray:
         """A work array shaped like ``p`` (not state: never saved, contents meaningless between calls)."""
-        scratch = self.__dict__.setdefault("_scratch_arrays", {})
-        a = scratch.get(name)
+        a = self._scratch_arrays.get(name)
         if a is None or a.shape != p.shape or a.dtype != p.dtype:
-            a = scratch[name] = np.empty_like(p)
+            a = self._scratch_arrays[name] = np.empty_like(p)
         return a
 
     def _config(self) -> dict[str, Any]:
