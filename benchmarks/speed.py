@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--kinds", nargs="+", default=list(bench.KINDS), choices=bench.KINDS, help="cells to measure")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for speed.md and speed.json")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch (its columns show '-')")
+    parser.add_argument("--blas", choices=["auto", "mkl", "scipy"], default="auto",
+                        help="the kernels' BLAS (auto: MKL when installed, else SciPy's OpenBLAS)")
     parser.add_argument(
         "--wait-quiet",
         type=float,
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         use_torch=not args.no_torch,
         wait_quiet=args.wait_quiet,
         warmup_dtypes=("float32", "float64"),
+        blas=args.blas,
     )
     result = bench.run(config, log=lambda line: print(line, flush=True))
     md, js = bench.write_results(result, args.out / "speed.md")

@@ -8,7 +8,8 @@ alternating (the order rotates every repeat):
   ``torch.nn.RNN/LSTM/GRU`` (inputs and weights requiring grad); rnnlab's GRU runs with
   ``reset_after=True``, the variant ``torch.nn.GRU`` computes;
 * the achieved GFLOP/s of the numba step (matrix products only, ``training_flops``) as a fraction
-  of the GEMM peak measured here with a large ``np.matmul``;
+  of the GEMM peak measured here: the faster of a large ``np.matmul`` (NumPy's OpenBLAS) and the
+  same product through the kernels' own ``gemm`` (MKL when installed, ``rnnlab.kernels._blas``);
 * batch-1 streaming inference, one step with the state carried by the caller: rnnlab
   ``kernels.<cell>.step`` with prepared weights against ``torch.nn.RNNCell/LSTMCell/GRUCell``
   under ``torch.no_grad()``;
@@ -99,6 +100,7 @@ class BenchConfig:
     settle: float = SETTLE
     wait_quiet: float = 0.0
     warmup_dtypes: tuple[str, ...] | None = None  # dtypes whose kernels to warm up (default: ``dtype``)
+    blas: str = "auto"  # the kernels' BLAS: "mkl", "scipy" or "auto" (``rnnlab.kernels._blas.set_blas``)
 
     @classmethod
     def quick(cls, **overrides: Any) -> BenchConfig:
@@ -163,15 +165,29 @@ def median_time(fn: Callable[[], Any], repeats: int) -> float:
 
 
 def gemm_peak(repeats: int, dtype: str = "float32", n: int = GEMM_N, settle: float = SETTLE) -> float:
-    """GEMM GFLOP/s of a large ``np.matmul`` of two ``(n, n)`` matrices (the ceiling every implementation shares)."""
+    """GEMM GFLOP/s here: the best of ``gemm_peaks`` (the ceiling every implementation shares)."""
+    return max(gemm_peaks(repeats, dtype, n, settle).values())
+
+
+def gemm_peaks(repeats: int, dtype: str = "float32", n: int = GEMM_N, settle: float = SETTLE) -> dict[str, float]:
+    """GFLOP/s of a product of two ``(n, n)`` matrices, by library: ``np.matmul`` (NumPy's BLAS) and,
+    with the compiled kernels, their own ``gemm`` (``kernels <provider>``, e.g. MKL)."""
     dt = np.dtype(dtype)
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n)).astype(dt)
     b = rng.standard_normal((n, n)).astype(dt)
     out = np.empty((n, n), dt)
-    t = median_time(lambda: np.matmul(a, b, out=out), max(3, repeats // 2))
-    time.sleep(settle)
-    return 2 * n**3 / t / 1e9
+    products: dict[str, Callable[[], Any]] = {"np.matmul": lambda: np.matmul(a, b, out=out)}
+    if numba_missing() is None:
+        from rnnlab.kernels import _blas
+
+        products[f"kernels {_blas.blas_provider()}"] = lambda: _blas.dot(a, b, out)
+    peaks = {}
+    for name, product in products.items():
+        t = median_time(product, max(3, repeats // 2))
+        time.sleep(settle)
+        peaks[name] = 2 * n**3 / t / 1e9
+    return peaks
 
 
 def _weights(kind: str, D: int, H: int, dtype: np.dtype, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -416,29 +432,46 @@ def run(config: BenchConfig, log: Callable[[str], None] = print) -> dict[str, An
 
     torch_threads = config.threads or os.cpu_count() or 1
     previous_torch_threads = None
+    previous_blas = None
     if torch is not None:
         previous_torch_threads = torch.get_num_threads()
         torch.set_num_threads(torch_threads)
     try:
-        # The warmup also loads SciPy's BLAS (the kernels' own), so that ``blas_threads`` below sees it.
+        # The warmup also loads the kernels' BLAS (MKL or SciPy's), so that ``blas_threads`` below sees it.
         warmup_s: dict[str, float] = {}
         if no_numba is None:
             with backend.use_backend("numba"):
                 for dt in config.warmup_dtypes or (dtype,):
                     warmup_s[np.dtype(dt).name] = backend.warmup(dt)
+            from rnnlab.kernels import _blas
+
+            previous_blas = _blas.blas_provider()
+            _blas.set_blas(config.blas)
+            threads.refresh()  # MKL may have been loaded just now
         with threads.blas_threads(config.threads):
             return _measure(config, dtype, torch, torch_threads, notes, warmup_s, no_numba is None, log)
     finally:
         if previous_torch_threads is not None:
             torch.set_num_threads(previous_torch_threads)
+        if previous_blas is not None:
+            from rnnlab.kernels import _blas
+
+            _blas.set_blas(previous_blas)
 
 
 def _measure(config: BenchConfig, dtype: str, torch: Any | None, torch_threads: int, notes: list[str],
              warmup_s: dict[str, float], have_numba: bool, log: Callable[[str], None]) -> dict[str, Any]:
-    peak = gemm_peak(config.repeats, dtype, config.gemm_n, config.settle)
+    peaks = gemm_peaks(config.repeats, dtype, config.gemm_n, config.settle)
+    peak = max(peaks.values())
+    blas = None
+    if have_numba:
+        from rnnlab.kernels import _blas
+
+        blas = _blas.blas_provider()
     warm = ", ".join(f"{s:.1f} s {dt}" for dt, s in warmup_s.items()) if warmup_s else "none (no numba)"
-    log(f"{dtype} GEMM peak (np.matmul {config.gemm_n}^3): {peak:.0f} GFLOP/s; kernel warmup (compile or cache "
-        f"load, not in the timings): {warm}")
+    log(f"{dtype} GEMM peak ({config.gemm_n}^3; " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
+        + f"): {peak:.0f} GFLOP/s; kernels' BLAS: {blas or '-'}; kernel warmup (compile or cache load, not in "
+        f"the timings): {warm}")
     others = busy_others()
     if others:
         log(f"warning: other busy processes: {', '.join(others)}")
@@ -489,6 +522,8 @@ def _measure(config: BenchConfig, dtype: str, torch: Any | None, torch_threads: 
             numpy=np.__version__,
             torch=None if torch is None else torch.__version__,
             numba=_version("numba") if have_numba else None,
+            blas=blas,
+            mkl=_version("mkl") if blas == "mkl" else None,
             busy_others_start=others,
             busy_others_end=busy_others(),
         ),
@@ -500,6 +535,7 @@ def _measure(config: BenchConfig, dtype: str, torch: Any | None, torch_threads: 
         gemm_n=config.gemm_n,
         stream_steps=config.stream_steps,
         gemm_peak_gflops=peak,
+        gemm_peaks=peaks,
         warmup_s=warmup_s,
         notes=notes,
         training=training,
@@ -521,8 +557,9 @@ def markdown(r: dict[str, Any]) -> str:
         f"# rnnlab speed ({dtype})",
         "",
         f"{m['cpus']} CPUs, {m['platform']}; numpy {m['numpy']}, numba {m['numba'] or '-'}, torch {m['torch'] or '-'} "
-        f"({r.get('threads', 2)} threads). {dtype.capitalize()} GEMM peak measured with `np.matmul` "
-        f"{r.get('gemm_n', GEMM_N)}^3: **{r['gemm_peak_gflops']:.0f} GFLOP/s**. "
+        f"({r.get('threads', 2)} threads); the kernels' BLAS: {_blas_text(m)}. {dtype.capitalize()} GEMM peak, "
+        f"the best product of two {r.get('gemm_n', GEMM_N)}^2 matrices measured here"
+        f"{_peaks_text(r)}: **{r['gemm_peak_gflops']:.0f} GFLOP/s**. "
         f"Medians of {r['repeats']} alternating repeats. {warm_text}",
         "",
     ]
@@ -575,6 +612,20 @@ def write_results(result: dict[str, Any], md_path: str | os.PathLike[str]) -> tu
     atomic_write_text(js, json.dumps(result, indent=2) + "\n")
     atomic_write_text(md, markdown(result))
     return md, js
+
+
+def _blas_text(machine: dict[str, Any]) -> str:
+    blas = machine.get("blas")
+    if blas == "mkl":
+        return f"MKL {machine.get('mkl') or ''}".strip()
+    return {"scipy": "SciPy's OpenBLAS", None: "-"}.get(blas, str(blas))
+
+
+def _peaks_text(r: dict[str, Any]) -> str:
+    peaks = r.get("gemm_peaks")
+    if not peaks:
+        return " (`np.matmul`)"
+    return " (" + ", ".join(f"`{k}` {v:.0f}" for k, v in peaks.items()) + ")"
 
 
 def sizes_text(sizes: Sequence[Size]) -> str:

@@ -26,7 +26,7 @@ def refresh() -> None:
     """Forget the list of BLAS libraries, so that the next limit sees every one loaded by then.
 
     ``threadpoolctl`` lists the libraries loaded when its controller is made; the compiled kernels
-    call SciPy's BLAS, a second library loaded later (``rnnlab.kernels`` calls this on import).
+    call MKL or SciPy's BLAS, a library loaded later (``rnnlab.kernels`` calls this on import).
     """
     global _controller, _looked
     _controller, _looked = None, False

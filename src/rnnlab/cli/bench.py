@@ -57,6 +57,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=_positive, default=None,
                    help="threads for PyTorch and for every BLAS (default: PyTorch gets one per CPU, BLAS its own "
                         "setting)")
+    p.add_argument("--blas", choices=["auto", "mkl", "scipy"], default="auto",
+                   help="the BLAS of the compiled kernels: mkl (Intel oneMKL, `pip install mkl`), scipy (SciPy's "
+                        "OpenBLAS) or auto (mkl when installed; default)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch (its columns show '-')")
     p.add_argument("--quick", action="store_true",
                    help="a tiny grid, shorter pauses and streaming runs, a smaller GEMM: a few seconds, noisy")
@@ -69,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def config_from_args(args: argparse.Namespace) -> bench.BenchConfig:
     """The ``BenchConfig`` of the command-line flags."""
     overrides: dict = dict(kinds=tuple(args.cells), dtype=args.dtype, threads=args.threads,
-                           use_torch=not args.no_torch)
+                           use_torch=not args.no_torch, blas=args.blas)
     if args.sizes:
         overrides["sizes"] = tuple(args.sizes)
     if args.repeats is not None:

@@ -100,7 +100,10 @@ def prepare_kernels(dtype: str, quiet: bool) -> None:
               "later runs load them from disk)", file=sys.stderr, flush=True)
     seconds = backend.warmup(dtype)
     if not quiet:
-        print(f"rnnlab: kernels ready in {seconds:.1f} s", file=sys.stderr, flush=True)
+        from rnnlab.kernels import _blas
+
+        blas = {"mkl": "Intel MKL", "scipy": "SciPy's OpenBLAS"}[_blas.blas_provider()]
+        print(f"rnnlab: kernels ready in {seconds:.1f} s (matrix products: {blas})", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

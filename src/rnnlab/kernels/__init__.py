@@ -12,6 +12,9 @@ one, checked by finite differences) and adds ``step`` for streaming inference::
 
 The cache is the kernels' own (not the reference's): pass it only to the same module's backward.
 
+Every matrix product goes through ``_blas.gemm``: Intel's MKL when it is installed (the ``mkl``
+extra), else SciPy's OpenBLAS; ``_blas.set_blas`` switches, ``_blas.blas_provider`` tells.
+
 Importing this package needs ``numba`` (the ``fast`` extra). Kernels compile on first use, once per
 dtype, and are cached on disk next to the sources (``__pycache__``); ``rnnlab.backend.warmup``
 compiles them all up front. Numba's cache tracks each file's own source only: after editing
@@ -23,14 +26,14 @@ Shapes: ``T`` time, ``N`` batch, ``D`` input features, ``H`` units. Time-major, 
 
 import importlib.util
 
-for _name in ("numba", "scipy"):  # Numba's np.dot calls SciPy's BLAS
+for _name in ("numba", "scipy"):  # SciPy's BLAS: the kernels' products without MKL
     if importlib.util.find_spec(_name) is None:
         raise ImportError(
             f"rnnlab.kernels needs {_name}, which is not installed: `pip install 'rnnlab[fast]' scipy`, "
             "or use the NumPy reference (rnnlab.backend.set_backend('numpy'))"
         )
 
-import scipy.linalg.cython_blas  # noqa: E402, F401  (loads the BLAS the kernels call, so that threads sees it)
+import scipy.linalg.cython_blas  # noqa: E402, F401  (loads SciPy's BLAS, so that threads sees it)
 
 from rnnlab import threads  # noqa: E402
 from rnnlab.kernels import gru, lstm, rnn  # noqa: E402

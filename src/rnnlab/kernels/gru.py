@@ -32,7 +32,7 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
-from rnnlab.kernels._blas import chunk_steps, gemm, times_t, transposed
+from rnnlab.kernels._blas import chunk_steps, dot, gemm, times_t, transposed
 from rnnlab.kernels._math import JIT, SIGMOID, TANH, act_, act_bias_add_, activation_code, add_to_, dact, like
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step
 
@@ -69,13 +69,13 @@ def _forward_before(A, b, W_R_rz, W_R_h, Hs, RH, out, mask, has_mask, rdrop, has
         _rdrop_rows(Hs[0], rdrop, hd)
     for t in range(T):
         h_in = hd if has_rdrop else Hs[t]
-        np.dot(h_in, W_R_rz, rec_rz)
+        dot(h_in, W_R_rz, rec_rz)
         for n in range(N):
             a, hn, rh = A[t, n], h_in[n], RH[t, n]
             act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], rec_rz[n])  # R_t, Z_t
             for j in range(H):
                 rh[j] = a[j] * hn[j]
-        np.dot(RH[t], W_R_h, rec_h)
+        dot(RH[t], W_R_h, rec_h)
         for n in range(N):
             a, h = A[t, n], Hs[t + 1, n]
             act_bias_add_(g_code, a[2 * H :], b[2 * H :], rec_h[n])  # H~_t
@@ -100,7 +100,7 @@ def _forward_after(A, b, W_R, b_R, Hs, HR, out, mask, has_mask, rdrop, has_rdrop
     if has_rdrop:
         _rdrop_rows(Hs[0], rdrop, hd)
     for t in range(T):
-        np.dot(hd if has_rdrop else Hs[t], W_R, HR[t])
+        dot(hd if has_rdrop else Hs[t], W_R, HR[t])
         for n in range(N):
             a, hr, h = A[t, n], HR[t, n], Hs[t + 1, n]
             add_to_(hr, b_R)
@@ -417,9 +417,9 @@ def _step_after(x, h_prev, W, W_R, b, b_R, f_code, g_code):
     N = x.shape[0]
     H = W_R.shape[0]
     a = np.empty((N, 3 * H), x.dtype)  # X_t W, then [R|Z|H~]
-    np.dot(x, W, a)
+    dot(x, W, a)
     hr = np.empty((N, 3 * H), x.dtype)  # H_{t-1} W_R + B_R
-    np.dot(h_prev, W_R, hr)
+    dot(h_prev, W_R, hr)
     h = np.empty((N, H), x.dtype)
     for n in range(N):
         an, hrn = a[n], hr[n]
@@ -438,9 +438,9 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
     N = x.shape[0]
     H = W_R_h.shape[0]
     a = np.empty((N, 3 * H), x.dtype)  # X_t W, then [R|Z|H~]
-    np.dot(x, W, a)
+    dot(x, W, a)
     rz = np.empty((N, 2 * H), x.dtype)  # H_{t-1} W_R^(RZ)
-    np.dot(h_prev, W_R_rz, rz)
+    dot(h_prev, W_R_rz, rz)
     rh = np.empty((N, H), x.dtype)  # R_t * H_{t-1}
     for n in range(N):
         an = a[n]
@@ -448,7 +448,7 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
         for j in range(H):
             rh[n, j] = an[j] * h_prev[n, j]
     ht = np.empty((N, H), x.dtype)  # (R_t * H_{t-1}) W_R^(RH)
-    np.dot(rh, W_R_h, ht)
+    dot(rh, W_R_h, ht)
     h = np.empty((N, H), x.dtype)
     for n in range(N):
         an = a[n]

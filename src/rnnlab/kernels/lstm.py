@@ -34,7 +34,7 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
-from rnnlab.kernels._blas import chunk_steps, gemm, times_t, transposed
+from rnnlab.kernels._blas import chunk_steps, dot, gemm, times_t, transposed
 from rnnlab.kernels._math import (
     JIT,
     SIGMOID,
@@ -68,7 +68,7 @@ def _forward_loop(A, b, W_R, Hs, Cs, gC, out, mask, has_mask, rdrop, has_rdrop, 
             for j in range(H):
                 hd[n, j] = Hs[0, n, j] * rdrop[n, j]
     for t in range(T):
-        np.dot(hd if has_rdrop else Hs[t], W_R, rec)
+        dot(hd if has_rdrop else Hs[t], W_R, rec)
         for n in range(N):
             a, r = A[t, n], rec[n]
             act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], r[: 2 * H])  # I_t, F_t

@@ -25,7 +25,7 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
-from rnnlab.kernels._blas import chunk_steps, gemm, times_t, transposed
+from rnnlab.kernels._blas import chunk_steps, dot, gemm, times_t, transposed
 from rnnlab.kernels._math import JIT, TANH, act_bias_add_to, activation_code, add_to_, dact
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step
 
@@ -44,7 +44,7 @@ def _forward_loop(A, b, W_R, Hs, out, mask, has_mask, rdrop, has_rdrop, code):
             for j in range(H):
                 hd[n, j] = Hs[0, n, j] * rdrop[n, j]
     for t in range(T):
-        np.dot(hd if has_rdrop else Hs[t], W_R, rec)
+        dot(hd if has_rdrop else Hs[t], W_R, rec)
         for n in range(N):
             h = Hs[t + 1, n]
             act_bias_add_to(code, A[t, n], b, rec[n], h)  # H_t = f(X_t W + B + H_{t-1} W_R)

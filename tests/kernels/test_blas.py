@@ -1,0 +1,95 @@
+"""``rnnlab.kernels._blas``: the kernels' matrix products, from MKL or SciPy's OpenBLAS.
+
+Shapes: ``m``, ``n``, ``k`` of ``C (m, n) = op(A) (m, k) op(B) (k, n)``.
+"""
+
+import ctypes
+
+import numpy as np
+import pytest
+from numba import njit
+
+from rnnlab.kernels import _blas
+
+RTOL = {np.float64: 1e-13, np.float32: 2e-6}
+
+
+@njit
+def _gemm(a, b, c, beta, trans_a, trans_b):
+    _blas.gemm(a, b, c, beta, trans_a, trans_b)
+
+
+def _operand(rng, rows, cols, dtype, strided):
+    """A ``(rows, cols)`` operand; ``strided``: a column block of a wider matrix (row stride > cols)."""
+    wide = rng.standard_normal((rows, cols + 3)).astype(dtype)
+    return wide[:, 1 : cols + 1] if strided else np.ascontiguousarray(wide[:, :cols])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("m", "n", "k"), [(5, 7, 3), (1, 8, 6), (6, 1, 4), (1, 1, 9), (33, 17, 65)])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("strided", [False, True])
+def test_gemm_matches_numpy(blas_provider, dtype, m, n, k, trans_a, trans_b, strided):
+    rng = np.random.default_rng(m * 100 + n * 10 + k)
+    a = _operand(rng, *((k, m) if trans_a else (m, k)), dtype, strided)
+    b = _operand(rng, *((n, k) if trans_b else (k, n)), dtype, strided)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    expected = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64)
+    for beta in (0.0, 1.0):
+        c = c0.copy()
+        _gemm(a, b, c, beta, trans_a, trans_b)
+        want = expected + beta * c0
+        err = np.max(np.abs(c - want)) / np.max(np.abs(want))
+        assert err < RTOL[dtype], f"{blas_provider}: relative error {err:.2e} (beta={beta})"
+
+
+def test_gemm_with_empty_inner_dimension_scales_c(blas_provider):
+    c = np.ones((3, 4))
+    _gemm(np.empty((3, 0)), np.empty((0, 4)), c, 0.5, False, False)
+    assert np.array_equal(c, np.full((3, 4), 0.5))
+
+
+def test_auto_picks_mkl_exactly_when_it_is_installed():
+    previous = _blas.blas_provider()
+    try:
+        assert _blas.set_blas("auto") == ("mkl" if _blas.mkl_library() is not None else "scipy")
+        assert _blas.blas_provider() in _blas.PROVIDERS
+    finally:
+        _blas.set_blas(previous)
+
+
+def test_unknown_provider_and_missing_mkl_are_refused(monkeypatch):
+    with pytest.raises(ValueError, match="unknown BLAS provider 'openblas'; expected one of mkl, scipy, auto"):
+        _blas.set_blas("openblas")
+    previous = _blas.blas_provider()
+    monkeypatch.setattr(_blas, "mkl_library", lambda: None)
+    with pytest.raises(ImportError, match="pip install mkl"):
+        _blas.set_blas("mkl")
+    assert _blas.blas_provider() == previous, "a refused switch must leave the provider as it was"
+    assert _blas.set_blas("auto") == "scipy"
+
+
+def test_compiled_code_calls_through_the_table_at_call_time():
+    """Swapping the table's sgemm entry reroutes kernels that are already compiled."""
+    calls = []
+    scipy_sgemm = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)(_blas._scipy_addresses()[0])
+
+    @ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)
+    def spy(*args):
+        calls.append(1)
+        scipy_sgemm(*args)
+
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.arange(12, dtype=np.float32).reshape(3, 4)
+    c = np.zeros((2, 4), np.float32)
+    _gemm(a, b, c, 0.0, False, False)  # compiled before the swap
+    saved = _blas._table[0]
+    _blas._table[0] = ctypes.cast(spy, ctypes.c_void_p).value
+    try:
+        c[:] = 0.0
+        _gemm(a, b, c, 0.0, False, False)
+    finally:
+        _blas._table[0] = saved
+    assert calls == [1]
+    assert np.array_equal(c, a @ b)
