@@ -6,7 +6,8 @@ alternating (the order rotates every repeat):
 * a full training step (forward over the whole sequence, then backward with every gradient) of
   RNN, LSTM and GRU for each ``(T, N, D, H)`` of the grid: rnnlab ``numpy``, rnnlab ``numba`` and
   ``torch.nn.RNN/LSTM/GRU`` (inputs and weights requiring grad); rnnlab's GRU runs with
-  ``reset_after=True``, the variant ``torch.nn.GRU`` computes;
+  ``reset_after=True``, the variant ``torch.nn.GRU`` computes; rnnlab's cells run with the BLAS
+  threads the layers give them (``threads.for_cell``: one thread for small per-step products);
 * the achieved GFLOP/s of the numba step (matrix products only, ``training_flops``) as a fraction
   of the GEMM peak measured here: the faster of a large ``np.matmul`` (NumPy's OpenBLAS) and the
   same product through the kernels' own ``gemm`` (MKL when installed, ``rnnlab.kernels._blas``);
@@ -218,9 +219,10 @@ def rnnlab_step(kind: str, backend_name: str, T: int, N: int, D: int, H: int,
     dout = np.ones((T, N, H), dt)
     dstate = tuple(None for _ in cell.STATES)
 
-    def run_step() -> None:
-        _, _, cache = cell.forward(x, state, params, **extra)
-        cell.backward(dout, dstate, cache)
+    def run_step() -> None:  # with the BLAS threads the layers give the cell
+        with threads.for_cell(cell, N, H, GATES[kind]):
+            _, _, cache = cell.forward(x, state, params, **extra)
+            cell.backward(dout, dstate, cache)
 
     return run_step
 

@@ -5,7 +5,10 @@ BLAS thread costs more in hand-offs than it saves, and when the other cores are 
 a data loader) OpenBLAS's waiting threads slow the loop down many times over: measured here, an
 epoch slice of the POS tagger (N = 32, H = 128) took 28.3 s with OpenBLAS's two threads on a loaded
 2-core machine and 1.6 s with one. So the loops run with one BLAS thread when a step's product is
-smaller than ``SMALL_STEP_WORK`` multiply-adds, and with BLAS's own setting above it.
+smaller than ``SMALL_STEP_WORK`` multiply-adds, and with BLAS's own setting above it. The compiled
+kernels running on MKL apply that rule themselves, to the per-step products only (MKL has a
+per-thread setting), so that the big products before and after the loop still use every core:
+``for_cell`` leaves them alone.
 
 Uses ``threadpoolctl`` when it is installed; without it, nothing is limited.
 """
@@ -59,3 +62,13 @@ def blas_threads(n: int | None) -> Iterator[None]:
 def for_recurrent_step(batch: int, units: int, gates: int) -> contextlib.AbstractContextManager[None]:
     """The thread setting for a loop whose step multiplies ``(batch, units)`` by ``(units, gates*units)``."""
     return blas_threads(1 if batch * units * gates * units < SMALL_STEP_WORK else None)
+
+
+def for_cell(cell: Any, batch: int, units: int, gates: int) -> contextlib.AbstractContextManager[None]:
+    """The thread setting around a call of ``cell.forward``/``backward``: ``for_recurrent_step``, or
+    nothing when the cell chooses its own threads (the compiled kernels with MKL, which keep the
+    per-step products on one thread and give the big products before and after the loop both)."""
+    manages = getattr(cell, "manages_threads", None)
+    if manages is not None and manages():
+        return contextlib.nullcontext()
+    return for_recurrent_step(batch, units, gates)

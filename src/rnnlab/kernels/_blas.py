@@ -29,8 +29,10 @@ Shapes: ``T`` time, ``N`` batch, ``D`` input features, ``H`` units, ``G`` gate b
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.metadata
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,16 +43,22 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from rnnlab.kernels._math import JIT
+from rnnlab.threads import SMALL_STEP_WORK
 
 # multiply-adds from which BLAS's transpose flag beats a transposed copy, by provider (see ``transposed``)
 TRANSPOSE_FLAG_WORK = {"scipy": 1 << 24, "mkl": 1 << 62}
 CHUNK_BYTES = 8 << 20  # gradient buffer of one chunk of the backward pass (reused by malloc, in L3)
 CHUNK_ROWS = 1024  # but at least this many rows (steps x batch): enough for an efficient product
 
+# multiply-adds of a call's big products ((T N) x max(D, H) x G H) below which, with MKL, the whole
+# call runs on one thread (see ``call_threads``)
+SMALL_CALL_WORK = 1 << 27
+
 PROVIDERS = ("mkl", "scipy")
 _TABLE_SYMBOL = "rnnlab_gemm_table"
-# [sgemm, dgemm, TRANSPOSE_FLAG_WORK] of the provider in use; read by every compiled call
-_table = (ctypes.c_void_p * 3)()
+# [sgemm, dgemm, TRANSPOSE_FLAG_WORK, set_threads_local or NULL] of the provider in use; read by
+# every compiled call
+_table = (ctypes.c_void_p * 4)()
 llvm.add_symbol(_TABLE_SYMBOL, ctypes.addressof(_table))
 _provider = ""
 _libraries: dict[str, ctypes.CDLL] = {}  # loaded once, kept alive
@@ -70,7 +78,7 @@ def mkl_library() -> Path | None:
     return None
 
 
-def _mkl_addresses() -> tuple[int, int]:
+def _mkl_addresses() -> tuple[int, int, int]:
     path = mkl_library()
     if path is None:
         raise ImportError("MKL is not installed: `pip install mkl` (or the extra `rnnlab[mkl]`)")
@@ -80,10 +88,11 @@ def _mkl_addresses() -> tuple[int, int]:
         except OSError as e:
             raise ImportError(f"MKL is installed but {path} does not load: {e}") from e
     lib = _libraries["mkl"]
-    return tuple(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in ("sgemm_", "dgemm_"))
+    names = ("sgemm_", "dgemm_", "MKL_Set_Num_Threads_Local")
+    return tuple(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names)
 
 
-def _scipy_addresses() -> tuple[int, int]:
+def _scipy_addresses() -> tuple[int, int, int]:
     from scipy.linalg import cython_blas
 
     get_name = ctypes.pythonapi.PyCapsule_GetName
@@ -91,7 +100,7 @@ def _scipy_addresses() -> tuple[int, int]:
     get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
     get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
     capsules = cython_blas.__pyx_capi__
-    return tuple(get_pointer(capsules[n], get_name(capsules[n])) for n in ("sgemm", "dgemm"))
+    return (*(get_pointer(capsules[n], get_name(capsules[n])) for n in ("sgemm", "dgemm")), 0)
 
 
 def set_blas(name: str = "auto") -> str:
@@ -110,7 +119,7 @@ def set_blas(name: str = "auto") -> str:
             addresses, name = _scipy_addresses(), "scipy"
     else:
         addresses = _mkl_addresses() if name == "mkl" else _scipy_addresses()
-    _table[0], _table[1] = addresses
+    _table[0], _table[1], _table[3] = addresses
     _table[2] = TRANSPOSE_FLAG_WORK[name]
     _provider = name
     return name
@@ -119,6 +128,33 @@ def set_blas(name: str = "auto") -> str:
 def blas_provider() -> str:
     """The provider the kernels' products go to now: ``"mkl"`` or ``"scipy"``."""
     return _provider
+
+
+def manages_threads() -> bool:
+    """True when the kernels choose their own BLAS threads (MKL's per-thread setting: ``call_threads``,
+    ``begin_steps``); False with SciPy's OpenBLAS, whose threads the caller limits."""
+    return _provider == "mkl"
+
+
+@contextlib.contextmanager
+def call_threads(rows: int, inner: int, GH: int) -> Iterator[None]:
+    """With MKL, one BLAS thread for this thread inside the block when the call is small.
+
+    ``rows x inner x GH`` is the work of the call's big products (``T N`` rows, ``max(D, H)``,
+    ``G H``). Below ``SMALL_CALL_WORK`` a second thread loses more than it gains (the LSTM at
+    (T, N, D, H) = (100, 32, 32, 64): 6.0 ms on one thread, 12 ms with two); above it the big products
+    use every thread and ``begin_steps`` still keeps small per-step products on one. With SciPy's
+    OpenBLAS this does nothing.
+    """
+    if _provider != "mkl" or rows * inner * GH >= SMALL_CALL_WORK:
+        yield
+        return
+    set_local = _libraries["mkl"].MKL_Set_Num_Threads_Local
+    previous = set_local(1)
+    try:
+        yield
+    finally:
+        set_local(previous)
 
 
 def _table_entry(builder, index):
@@ -138,6 +174,47 @@ def _flag_work(typingctx):
         return builder.ptrtoint(builder.load(_table_entry(builder, 2)), context.get_value_type(types.intp))
 
     return types.intp(), codegen
+
+
+@intrinsic
+def _set_threads_local(typingctx, n):
+    """MKL's ``mkl_set_num_threads_local(n)``: this thread's BLAS threads from now on (0: the global
+    setting). Returns the previous local setting, or -1 without doing anything when the provider has
+    no such call (SciPy's OpenBLAS)."""
+    if not isinstance(n, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        int32 = ir.IntType(32)
+        fnty = ir.FunctionType(int32, [int32])
+        address = builder.load(_table_entry(builder, 3))
+        result = cgutils.alloca_once_value(builder, int32(-1))
+        with builder.if_then(cgutils.is_not_null(builder, address)):
+            value = context.cast(builder, args[0], signature.args[0], types.int32)
+            builder.store(builder.call(builder.bitcast(address, fnty.as_pointer()), [value]), result)
+        return context.cast(builder, builder.load(result), types.int32, types.intp)
+
+    return types.intp(n), codegen
+
+
+@njit(inline="always", **JIT)
+def begin_steps(N, H, GH):
+    """Before a loop of per-step products ``(N, H) x (H, GH)``: one BLAS thread for this thread when
+    such a product is small (``threads.SMALL_STEP_WORK``), where a second thread costs more in
+    hand-offs than it saves (MKL: 2.3x slower with two threads for the LSTM at (T, N, D, H) =
+    (100, 32, 32, 64)). Returns what ``end_steps`` restores. The big products before and after the
+    loop keep every thread. Only MKL has a per-thread setting; with SciPy's OpenBLAS this does
+    nothing (the layers limit its threads around the whole call, ``threads.for_recurrent_step``)."""
+    if N * H * GH < SMALL_STEP_WORK:
+        return _set_threads_local(1)
+    return -1
+
+
+@njit(inline="always", **JIT)
+def end_steps(previous):
+    """After the loop: restore the thread setting ``begin_steps`` replaced."""
+    if previous >= 0:
+        _set_threads_local(previous)
 
 
 @intrinsic

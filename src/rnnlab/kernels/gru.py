@@ -32,7 +32,17 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
-from rnnlab.kernels._blas import chunk_steps, dot, gemm, times_t, transposed
+from rnnlab.kernels._blas import (
+    begin_steps,
+    call_threads,
+    chunk_steps,
+    dot,
+    end_steps,
+    gemm,
+    manages_threads,  # noqa: F401  (the cell contract: True with MKL)
+    times_t,
+    transposed,
+)
 from rnnlab.kernels._math import JIT, SIGMOID, TANH, act_, act_bias_add_, activation_code, add_to_, dact, like
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step
 
@@ -129,6 +139,7 @@ def _forward(x, W, b, W_R, b_R, h0, options, codes, reset_after):
     Hs = np.empty((T + 1, N, H), x.dtype)  # H_0 .. H_T
     out = np.empty((T, N, H) if has_mask else (0, 0, 0), x.dtype)
     Hs[0] = h0
+    previous = begin_steps(N, H, 3 * H)
     if reset_after:
         HR = np.empty((T, N, 3 * H), x.dtype)  # H_{t-1} W_R + B_R
         RH = np.empty((0, 0, 0), x.dtype)
@@ -139,6 +150,7 @@ def _forward(x, W, b, W_R, b_R, h0, options, codes, reset_after):
         W_R_rz = np.ascontiguousarray(W_R[:, : 2 * H])  # (H, 2H)
         W_R_h = np.ascontiguousarray(W_R[:, 2 * H :])  # (H, H)
         _forward_before(A, b, W_R_rz, W_R_h, Hs, RH, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code)
+    end_steps(previous)
     return A, Hs, HR, RH, out
 
 
@@ -297,12 +309,14 @@ def _backward(x, W, W_R, A, Hs, HR, RH, dout, has_dout, dh, options, codes, trun
     hi = T
     while hi > 0:  # chunks [lo, hi), last first
         lo = max(hi - K, 0)
+        previous = begin_steps(N, H, 3 * H)
         if reset_after:
             args = (dout, has_dout, dh, dh_t, dh_in, db, db_R, options, codes, truncate)
             _steps_after(lo, hi, A, Hs, HR, W_R, W_RT, dA, dHR, *args)
         else:
             args = (dout, has_dout, dh, dh_t, drh, dh_in, db, options, codes, truncate)
             _steps_before(lo, hi, A, Hs, W_R, W_RT, dA, *args)
+        end_steps(previous)
         r0, r1 = lo * N, hi * N
         dA_rows = dA2[: r1 - r0]
         common.input_grads(x2, W, dA_rows, dx2, dW, r0, r1)
@@ -344,7 +358,8 @@ def forward(
     (h0,) = common.states(state, 1, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
     codes = (f_code, g_code)
-    A, Hs, HR, RH, out = _forward(x, W, b, W_R, b_R, h0, options, codes, reset_after)
+    with call_threads(T * N, max(D, H), 3 * H):
+        A, Hs, HR, RH, out = _forward(x, W, b, W_R, b_R, h0, options, codes, reset_after)
     if not options[1]:
         out = Hs[1:]
     cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, has_b_R=has_b_R, A=A, Hs=Hs, HR=HR, RH=RH)
@@ -375,7 +390,8 @@ def backward(
     A, Hs, HR, RH, options, codes = (cache[k] for k in ("A", "Hs", "HR", "RH", "options", "codes"))
     truncate = common.truncation(truncate)
     args = (d_out, has_dout, dh, options, codes, truncate, K, reset_after)
-    dx, dW, dW_R, db, db_R = _backward(x, W, W_R, A, Hs, HR, RH, *args)
+    with call_threads(T * N, max(x.shape[2], H), 3 * H):
+        dx, dW, dW_R, db, db_R = _backward(x, W, W_R, A, Hs, HR, RH, *args)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b_R"]:
         grads["b_R"] = db_R
@@ -455,3 +471,4 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
         act_bias_add_(g_code, an[2 * H :], b[2 * H :], ht[n])
         _update(h_prev[n], an[H : 2 * H], an[2 * H :], h[n])
     return h
+

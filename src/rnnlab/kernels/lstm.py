@@ -34,7 +34,17 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
-from rnnlab.kernels._blas import chunk_steps, dot, gemm, times_t, transposed
+from rnnlab.kernels._blas import (
+    begin_steps,
+    call_threads,
+    chunk_steps,
+    dot,
+    end_steps,
+    gemm,
+    manages_threads,  # noqa: F401  (the cell contract: True with MKL)
+    times_t,
+    transposed,
+)
 from rnnlab.kernels._math import (
     JIT,
     SIGMOID,
@@ -107,7 +117,9 @@ def _forward(x, W, b, W_R, h0, c0, options, codes):
     out = np.empty((T, N, H) if has_mask else (0, 0, 0), x.dtype)
     Hs[0] = h0
     Cs[0] = c0
+    previous = begin_steps(N, H, 4 * H)
     _forward_loop(A, b, W_R, Hs, Cs, gC, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code)
+    end_steps(previous)
     return A, Hs, Cs, gC, out
 
 
@@ -156,6 +168,7 @@ def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, 
     hi = T
     while hi > 0:  # chunks [lo, hi), last first
         lo = max(hi - K, 0)
+        previous = begin_steps(N, H, 4 * H)
         for t in range(hi - 1, lo - 1, -1):
             dA_t = dA[t - lo]
             for n in range(N):
@@ -175,6 +188,7 @@ def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, 
                 continue
             times_t(dA_t, W_R, W_RT, dh_prev)  # dA_t W_R^T
             common.pass_back(dh, dh_prev, t, mask, has_mask, rdrop, has_rdrop)
+        end_steps(previous)
         r0, r1 = lo * N, hi * N
         dA_rows = dA2[: r1 - r0]
         common.input_grads(x2, W, dA_rows, dx2, dW, r0, r1)
@@ -209,7 +223,8 @@ def forward(
     h0, c0 = common.states(state, 2, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
     codes = (f_code, g_code)
-    A, Hs, Cs, gC, out = _forward(x, W, b, W_R, h0, c0, options, codes)
+    with call_threads(T * N, max(D, H), 4 * H):
+        A, Hs, Cs, gC, out = _forward(x, W, b, W_R, h0, c0, options, codes)
     if not options[1]:
         out = Hs[1:]
     cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, A=A, Hs=Hs, Cs=Cs, gC=gC, options=options, codes=codes)
@@ -238,7 +253,8 @@ def backward(
     K = chunk_steps(T, N, 4 * H * dtype.itemsize)
     Cs, gC, options, codes = (cache[k] for k in ("Cs", "gC", "options", "codes"))
     args = (d_out, has_dout, dh, dc, options, codes, common.truncation(truncate), K)
-    dx, dW, dW_R, db = _backward(x, W, W_R, A, Hs, Cs, gC, *args)
+    with call_threads(T * N, max(x.shape[2], H), 4 * H):
+        dx, dW, dW_R, db = _backward(x, W, W_R, A, Hs, Cs, gC, *args)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b"]:
         grads["b"] = db
@@ -290,3 +306,4 @@ def _step(x, h_prev, c_prev, W, W_R, WW, b, f_code, g_code):
         for j in range(H):
             hn[j] = an[3 * H + j] * hn[j]
     return h, c
+

@@ -25,7 +25,17 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
-from rnnlab.kernels._blas import chunk_steps, dot, gemm, times_t, transposed
+from rnnlab.kernels._blas import (
+    begin_steps,
+    call_threads,
+    chunk_steps,
+    dot,
+    end_steps,
+    gemm,
+    manages_threads,  # noqa: F401  (the cell contract: True with MKL)
+    times_t,
+    transposed,
+)
 from rnnlab.kernels._math import JIT, TANH, act_bias_add_to, activation_code, add_to_, dact
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step
 
@@ -69,7 +79,9 @@ def _forward(x, W, b, W_R, h0, options, code):
     Hs = np.empty((T + 1, N, H), x.dtype)  # H_0 .. H_T
     out = np.empty((T, N, H) if has_mask else (0, 0, 0), x.dtype)
     Hs[0] = h0
+    previous = begin_steps(N, H, H)
     _forward_loop(A, b, W_R, Hs, out, mask, has_mask, rdrop, has_rdrop, code)
+    end_steps(previous)
     return Hs, out
 
 
@@ -108,6 +120,7 @@ def _backward(x, W, W_R, Hs, dout, has_dout, dh, options, code, truncate, K):
     hi = T
     while hi > 0:  # chunks [lo, hi), last first
         lo = max(hi - K, 0)
+        previous = begin_steps(N, H, H)
         for t in range(hi - 1, lo - 1, -1):
             dA_t = dA[t - lo]
             for n in range(N):
@@ -126,6 +139,7 @@ def _backward(x, W, W_R, Hs, dout, has_dout, dh, options, code, truncate, K):
                 continue
             times_t(dA_t, W_R, W_RT, dh_prev)  # dA_t W_R^T
             common.pass_back(dh, dh_prev, t, mask, has_mask, rdrop, has_rdrop)
+        end_steps(previous)
         r0, r1 = lo * N, hi * N
         dA_rows = dA2[: r1 - r0]
         common.input_grads(x2, W, dA_rows, dx2, dW, r0, r1)
@@ -157,7 +171,8 @@ def forward(
     H = W_R.shape[0]
     (h0,) = common.states(state, 1, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
-    Hs, out = _forward(x, W, b, W_R, h0, options, code)
+    with call_threads(T * N, max(D, H), H):
+        Hs, out = _forward(x, W, b, W_R, h0, options, code)
     if not options[1]:
         out = Hs[1:]
     cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, Hs=Hs, options=options, code=code)
@@ -183,7 +198,8 @@ def backward(
     dh = common.state_grad(dstate[0], N, H, x.dtype)
     K = chunk_steps(T, N, H * x.itemsize)
     options, code, truncate = cache["options"], cache["code"], common.truncation(truncate)
-    dx, dW, dW_R, db = _backward(x, W, W_R, Hs, d_out, has_dout, dh, options, code, truncate, K)
+    with call_threads(T * N, max(x.shape[2], H), H):
+        dx, dW, dW_R, db = _backward(x, W, W_R, Hs, d_out, has_dout, dh, options, code, truncate, K)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b"]:
         grads["b"] = db
@@ -223,3 +239,4 @@ def _step(x, h_prev, W, W_R, WW, b, code):
     for n in range(h.shape[0]):
         act_bias_add_to(code, a[n], b, rec[n], h[n])
     return h
+

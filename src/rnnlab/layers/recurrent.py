@@ -195,7 +195,7 @@ class Recurrent(Layer):
         if training and self.recurrent_dropout > 0.0:
             rdrop = self._dropout_mask((N, self.units), self.recurrent_dropout)  # (N, H)
         cell = self.cell
-        with threads.for_recurrent_step(N, self.units, self.gates):
+        with threads.for_cell(cell, N, self.units, self.gates):
             seq, final, cell_cache = cell.forward(
                 np.ascontiguousarray(x), states, self.params, mask=mask, rdrop=rdrop, **self.cell_options()
             )
@@ -211,7 +211,7 @@ class Recurrent(Layer):
         """
         dseq = None if dseq is None else np.ascontiguousarray(dseq, dtype=self.dtype)
         dstates = tuple(None if d is None else np.ascontiguousarray(d, dtype=self.dtype) for d in dstates)
-        with threads.for_recurrent_step(cache["batch"], self.units, self.gates):
+        with threads.for_cell(cache["cell"], cache["batch"], self.units, self.gates):
             dx, dstates0, grads = cache["cell"].backward(
                 dseq, dstates, cache["cell_cache"], truncate=self.truncate_gradient
             )
