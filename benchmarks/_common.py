@@ -121,10 +121,11 @@ def merge_runs(name: str, runs: list[dict[str, Any]], key: Callable[[dict[str, A
     return sorted([r for r in old if key(r) not in new] + runs, key=order)
 
 
-def write_results(name: str, payload: dict[str, Any], markdown: str) -> None:
-    """``results/<name>.json`` and ``results/<name>.md``, with the date, machine and command."""
+def write_results(name: str, payload: dict[str, Any], markdown: str, stamp: dict[str, str] | None = None) -> None:
+    """``results/<name>.json`` and ``results/<name>.md``, with the date, machine and command (``stamp``:
+    the date and command of an earlier run whose results these are, instead of this invocation's)."""
     RESULTS.mkdir(exist_ok=True)
-    meta = {**run_stamp(name), "machine": machine()}
+    meta = {**(stamp or run_stamp(name)), "machine": machine()}
     for run in payload.get("runs", []):
         run.pop("model", None)
     atomic_write_text(RESULTS / f"{name}.json", json.dumps({**meta, **payload}, indent=2) + "\n")
