@@ -1,16 +1,24 @@
-"""Every kernel test runs once per BLAS provider installed here (``scipy``, and ``mkl`` when it is)."""
+"""Every kernel test runs once per way the kernels can run here: SciPy's OpenBLAS, and, when MKL is
+installed, MKL with whole batches and MKL with every batch of two or more rows split into parts on
+threads (``rnnlab.kernels._split``, which otherwise splits only batches with enough work)."""
 
 import pytest
 
-from rnnlab.kernels import _blas
+from rnnlab.kernels import _blas, _split
 
-PROVIDERS = ["scipy"] + (["mkl"] if _blas.mkl_library() is not None else [])
+MODES = ["scipy"] + (["mkl", "mkl-split"] if _blas.mkl_library() is not None else [])
 
 
-@pytest.fixture(autouse=True, params=PROVIDERS)
-def blas_provider(request: pytest.FixtureRequest):
-    """Route the kernels' products to one provider for the test, then restore the previous one."""
+@pytest.fixture(autouse=True, params=MODES)
+def blas_provider(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Route the kernels' products to one provider for the test (and force the split in ``mkl-split``),
+    then restore the previous provider. Yields the provider's name."""
+    provider = request.param.removesuffix("-split")
+    if request.param.endswith("-split"):
+        monkeypatch.setattr(_split, "MIN_PART_WORK", 0)
+        monkeypatch.setattr(_blas, "max_threads", lambda: 2)
+        monkeypatch.setattr(_split.os, "cpu_count", lambda: 2)
     previous = _blas.blas_provider()
-    _blas.set_blas(request.param)
-    yield request.param
+    _blas.set_blas(provider)
+    yield provider
     _blas.set_blas(previous)

@@ -63,11 +63,12 @@ def test_unknown_provider_and_missing_mkl_are_refused(monkeypatch):
     with pytest.raises(ValueError, match="unknown BLAS provider 'openblas'; expected one of mkl, scipy, auto"):
         _blas.set_blas("openblas")
     previous = _blas.blas_provider()
-    monkeypatch.setattr(_blas, "mkl_library", lambda: None)
-    with pytest.raises(ImportError, match="pip install mkl"):
-        _blas.set_blas("mkl")
-    assert _blas.blas_provider() == previous, "a refused switch must leave the provider as it was"
-    assert _blas.set_blas("auto") == "scipy"
+    with monkeypatch.context() as patch:
+        patch.setattr(_blas, "mkl_library", lambda: None)
+        with pytest.raises(ImportError, match="pip install mkl"):
+            _blas.set_blas("mkl")
+        assert _blas.blas_provider() == previous, "a refused switch must leave the provider as it was"
+        assert _blas.set_blas("auto") == "scipy"
 
 
 def test_compiled_code_calls_through_the_table_at_call_time():

@@ -136,6 +136,22 @@ def manages_threads() -> bool:
     return _provider == "mkl"
 
 
+def set_local_threads(n: int) -> int:
+    """MKL's ``mkl_set_num_threads_local(n)`` for this thread (0: back to the global setting); returns
+    the previous local setting. Does nothing and returns -1 with SciPy's OpenBLAS."""
+    if _provider != "mkl" or n < 0:
+        return -1
+    return int(_libraries["mkl"].MKL_Set_Num_Threads_Local(n))
+
+
+def max_threads() -> int:
+    """The threads MKL would use for a product on this thread now (1 with SciPy's OpenBLAS: the kernels
+    do not split work themselves without MKL's per-thread setting)."""
+    if _provider != "mkl":
+        return 1
+    return int(_libraries["mkl"].MKL_Get_Max_Threads())
+
+
 @contextlib.contextmanager
 def call_threads(rows: int, inner: int, GH: int) -> Iterator[None]:
     """With MKL, one BLAS thread for this thread inside the block when the call is small.
@@ -149,12 +165,11 @@ def call_threads(rows: int, inner: int, GH: int) -> Iterator[None]:
     if _provider != "mkl" or rows * inner * GH >= SMALL_CALL_WORK:
         yield
         return
-    set_local = _libraries["mkl"].MKL_Set_Num_Threads_Local
-    previous = set_local(1)
+    previous = set_local_threads(1)
     try:
         yield
     finally:
-        set_local(previous)
+        set_local_threads(previous)
 
 
 def _table_entry(builder, index):

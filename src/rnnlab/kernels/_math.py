@@ -32,7 +32,7 @@ from rnnlab import activations
 TANH, SIGMOID, HARD_SIGMOID, RELU, LINEAR = 0, 1, 2, 3, 4
 CODES = {"tanh": TANH, "sigmoid": SIGMOID, "hard_sigmoid": HARD_SIGMOID, "relu": RELU, "linear": LINEAR}
 
-JIT = dict(cache=True, fastmath=False, error_model="numpy")  # error_model: no zero-division branch
+JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)  # error_model: no zero-division branch
 
 
 def activation_code(name: str | activations.Activation, argument: str = "activation") -> int:

@@ -32,6 +32,7 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
+from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
     call_threads,
@@ -358,15 +359,37 @@ def forward(
     (h0,) = common.states(state, 1, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
     codes = (f_code, g_code)
-    with call_threads(T * N, max(D, H), 3 * H):
-        A, Hs, HR, RH, out = _forward(x, W, b, W_R, b_R, h0, options, codes, reset_after)
-    if not options[1]:
-        out = Hs[1:]
-    cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, has_b_R=has_b_R, A=A, Hs=Hs, HR=HR, RH=RH)
+    parts = _split.parts(T, N, H, 3 * H)
+    rest = (W, b, W_R, b_R, codes, reset_after)
+    if parts:
+        out, final, inner = _split.forward(_whole_forward, parts, x, (h0,), options, *rest)
+    else:
+        with call_threads(T * N, max(D, H), 3 * H):
+            out, final, inner = _whole_forward(x, (h0,), options, *rest)
+    cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, has_b_R=has_b_R, inner=inner)
     cache.update(options=options, codes=codes, reset_after=reset_after)
     f, g = activations.get(recurrent_activation), activations.get(activation)
     cache.update(common.reference_keys(options, dtype), f=f, g=g)
-    return out, (Hs[T],), cache
+    return out, final, cache
+
+
+def _whole_forward(x, states, options, W, b, W_R, b_R, codes, reset_after):
+    """The forward pass of one batch (or one part of it): ``(out, (H_T,), what backward needs)``."""
+    A, Hs, HR, RH, out = _forward(x, W, b, W_R, b_R, states[0], options, codes, reset_after)
+    inner = dict(x=x, A=A, Hs=Hs, HR=HR, RH=RH, options=options)
+    return out if options[1] else Hs[1:], (Hs[x.shape[0]],), inner
+
+
+def _whole_backward(inner, d_out, has_dout, dstates, W, W_R, codes, truncate, reset_after):
+    """BPTT of one batch (or part); ``dstates`` ``(dH_T,)`` becomes ``(dH_0,)`` in place.
+    Returns ``(dx, dstates, (dW, dW_R, db, db_R))``."""
+    x = inner["x"]
+    T, N, _ = x.shape
+    K = chunk_steps(T, N, (2 if reset_after else 1) * 3 * W_R.shape[0] * x.itemsize)
+    A, Hs, HR, RH, options = (inner[k] for k in ("A", "Hs", "HR", "RH", "options"))
+    args = (d_out, has_dout, dstates[0], options, codes, truncate, K, reset_after)
+    dx, dW, dW_R, db, db_R = _backward(x, W, W_R, A, Hs, HR, RH, *args)
+    return dx, dstates, (dW, dW_R, db, db_R)
 
 
 def backward(
@@ -380,18 +403,17 @@ def backward(
 
     Returns ``(dx (T, N, D), (dH_0,), grads)``, ``grads`` keyed like ``params``.
     """
-    x, W, W_R = (cache[k] for k in ("x", "W", "W_R"))
-    T, N, _ = x.shape
+    x, W, W_R, inner = (cache[k] for k in ("x", "W", "W_R", "inner"))
+    T, N, D = x.shape
     H = W_R.shape[0]
     d_out, has_dout = common.upstream(dout, (T, N, H), x.dtype)
-    dh = common.state_grad(dstate[0], N, H, x.dtype)
-    reset_after = cache["reset_after"]
-    K = chunk_steps(T, N, (2 if reset_after else 1) * 3 * H * x.itemsize)
-    A, Hs, HR, RH, options, codes = (cache[k] for k in ("A", "Hs", "HR", "RH", "options", "codes"))
-    truncate = common.truncation(truncate)
-    args = (d_out, has_dout, dh, options, codes, truncate, K, reset_after)
-    with call_threads(T * N, max(x.shape[2], H), 3 * H):
-        dx, dW, dW_R, db, db_R = _backward(x, W, W_R, A, Hs, HR, RH, *args)
+    dstates = (common.state_grad(dstate[0], N, H, x.dtype),)
+    args = (d_out, has_dout, dstates, W, W_R, cache["codes"], common.truncation(truncate), cache["reset_after"])
+    if "parts" in inner:
+        dx, (dh,), (dW, dW_R, db, db_R) = _split.backward(_whole_backward, inner, *args)
+    else:
+        with call_threads(T * N, max(D, H), 3 * H):
+            dx, (dh,), (dW, dW_R, db, db_R) = _whole_backward(inner, *args)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b_R"]:
         grads["b_R"] = db_R

@@ -34,6 +34,7 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
+from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
     call_threads,
@@ -223,14 +224,34 @@ def forward(
     h0, c0 = common.states(state, 2, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
     codes = (f_code, g_code)
-    with call_threads(T * N, max(D, H), 4 * H):
-        A, Hs, Cs, gC, out = _forward(x, W, b, W_R, h0, c0, options, codes)
-    if not options[1]:
-        out = Hs[1:]
-    cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, A=A, Hs=Hs, Cs=Cs, gC=gC, options=options, codes=codes)
+    parts = _split.parts(T, N, H, 4 * H)
+    if parts:
+        out, final, inner = _split.forward(_whole_forward, parts, x, (h0, c0), options, W, b, W_R, codes)
+    else:
+        with call_threads(T * N, max(D, H), 4 * H):
+            out, final, inner = _whole_forward(x, (h0, c0), options, W, b, W_R, codes)
+    cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, inner=inner, options=options, codes=codes)
     f, g = activations.get(recurrent_activation), activations.get(activation)
     cache.update(common.reference_keys(options, dtype), f=f, g=g)
-    return out, (Hs[T], Cs[T]), cache
+    return out, final, cache
+
+
+def _whole_forward(x, states, options, W, b, W_R, codes):
+    """The forward pass of one batch (or one part of it): ``(out, (H_T, C_T), what backward needs)``."""
+    A, Hs, Cs, gC, out = _forward(x, W, b, W_R, *states, options, codes)
+    T = x.shape[0]
+    return out if options[1] else Hs[1:], (Hs[T], Cs[T]), dict(x=x, A=A, Hs=Hs, Cs=Cs, gC=gC, options=options)
+
+
+def _whole_backward(inner, d_out, has_dout, dstates, W, W_R, codes, truncate):
+    """BPTT of one batch (or part); ``dstates`` ``(dH_T, dC_T)`` become ``(dH_0, dC_0)`` in place.
+    Returns ``(dx, dstates, (dW, dW_R, db))``."""
+    x = inner["x"]
+    T, N, _ = x.shape
+    K = chunk_steps(T, N, 4 * W_R.shape[0] * x.dtype.itemsize)
+    A, Hs, Cs, gC, options = (inner[k] for k in ("A", "Hs", "Cs", "gC", "options"))
+    dx, dW, dW_R, db = _backward(x, W, W_R, A, Hs, Cs, gC, d_out, has_dout, *dstates, options, codes, truncate, K)
+    return dx, dstates, (dW, dW_R, db)
 
 
 def backward(
@@ -243,18 +264,18 @@ def backward(
     """BPTT (see ``rnnlab.cells.lstm.backward``): ``dout (T, N, H)`` or None, ``dstate = (dH_T, dC_T)``
     (either may be None). Returns ``(dx (T, N, D), (dH_0, dC_0), grads)``, ``grads`` keyed like params.
     """
-    x, W, W_R, A, Hs = (cache[k] for k in ("x", "W", "W_R", "A", "Hs"))
-    T, N, _ = x.shape
+    x, W, W_R, inner, codes = (cache[k] for k in ("x", "W", "W_R", "inner", "codes"))
+    T, N, D = x.shape
     H = W_R.shape[0]
     dtype = x.dtype
     d_out, has_dout = common.upstream(dout, (T, N, H), dtype)
-    dh = common.state_grad(dstate[0], N, H, dtype)
-    dc = common.state_grad(dstate[1], N, H, dtype)
-    K = chunk_steps(T, N, 4 * H * dtype.itemsize)
-    Cs, gC, options, codes = (cache[k] for k in ("Cs", "gC", "options", "codes"))
-    args = (d_out, has_dout, dh, dc, options, codes, common.truncation(truncate), K)
-    with call_threads(T * N, max(x.shape[2], H), 4 * H):
-        dx, dW, dW_R, db = _backward(x, W, W_R, A, Hs, Cs, gC, *args)
+    dstates = (common.state_grad(dstate[0], N, H, dtype), common.state_grad(dstate[1], N, H, dtype))
+    args = (d_out, has_dout, dstates, W, W_R, codes, common.truncation(truncate))
+    if "parts" in inner:
+        dx, (dh, dc), (dW, dW_R, db) = _split.backward(_whole_backward, inner, *args)
+    else:
+        with call_threads(T * N, max(D, H), 4 * H):
+            dx, (dh, dc), (dW, dW_R, db) = _whole_backward(inner, *args)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b"]:
         grads["b"] = db

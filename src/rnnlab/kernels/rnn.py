@@ -25,6 +25,7 @@ from numba import njit
 
 from rnnlab import activations
 from rnnlab.kernels import _common as common
+from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
     call_threads,
@@ -171,13 +172,32 @@ def forward(
     H = W_R.shape[0]
     (h0,) = common.states(state, 1, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
-    with call_threads(T * N, max(D, H), H):
-        Hs, out = _forward(x, W, b, W_R, h0, options, code)
-    if not options[1]:
-        out = Hs[1:]
-    cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, Hs=Hs, options=options, code=code)
+    parts = _split.parts(T, N, H, H)
+    if parts:
+        out, final, inner = _split.forward(_whole_forward, parts, x, (h0,), options, W, b, W_R, code)
+    else:
+        with call_threads(T * N, max(D, H), H):
+            out, final, inner = _whole_forward(x, (h0,), options, W, b, W_R, code)
+    cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, inner=inner, options=options, code=code)
     cache.update(common.reference_keys(options, dtype), fn=activations.get(activation))
-    return out, (Hs[T],), cache
+    return out, final, cache
+
+
+def _whole_forward(x, states, options, W, b, W_R, code):
+    """The forward pass of one batch (or one part of it): ``(out, (H_T,), what backward needs)``."""
+    Hs, out = _forward(x, W, b, W_R, states[0], options, code)
+    return out if options[1] else Hs[1:], (Hs[x.shape[0]],), dict(x=x, Hs=Hs, options=options)
+
+
+def _whole_backward(inner, d_out, has_dout, dstates, W, W_R, code, truncate):
+    """BPTT of one batch (or part); ``dstates`` ``(dH_T,)`` becomes ``(dH_0,)`` in place.
+    Returns ``(dx, dstates, (dW, dW_R, db))``."""
+    x = inner["x"]
+    T, N, _ = x.shape
+    K = chunk_steps(T, N, W_R.shape[0] * x.itemsize)
+    dx, dW, dW_R, db = _backward(x, W, W_R, inner["Hs"], d_out, has_dout, dstates[0], inner["options"], code,
+                                 truncate, K)
+    return dx, dstates, (dW, dW_R, db)
 
 
 def backward(
@@ -191,15 +211,17 @@ def backward(
 
     Returns ``(dx (T, N, D), (dH_0,), grads)``, ``grads`` keyed like ``params``.
     """
-    x, W, W_R, Hs = (cache[k] for k in ("x", "W", "W_R", "Hs"))
-    T, N, _ = x.shape
+    x, W, W_R, inner = (cache[k] for k in ("x", "W", "W_R", "inner"))
+    T, N, D = x.shape
     H = W_R.shape[0]
     d_out, has_dout = common.upstream(dout, (T, N, H), x.dtype)
-    dh = common.state_grad(dstate[0], N, H, x.dtype)
-    K = chunk_steps(T, N, H * x.itemsize)
-    options, code, truncate = cache["options"], cache["code"], common.truncation(truncate)
-    with call_threads(T * N, max(x.shape[2], H), H):
-        dx, dW, dW_R, db = _backward(x, W, W_R, Hs, d_out, has_dout, dh, options, code, truncate, K)
+    dstates = (common.state_grad(dstate[0], N, H, x.dtype),)
+    args = (d_out, has_dout, dstates, W, W_R, cache["code"], common.truncation(truncate))
+    if "parts" in inner:
+        dx, (dh,), (dW, dW_R, db) = _split.backward(_whole_backward, inner, *args)
+    else:
+        with call_threads(T * N, max(D, H), H):
+            dx, (dh,), (dW, dW_R, db) = _whole_backward(inner, *args)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b"]:
         grads["b"] = db
