@@ -8,10 +8,11 @@ the unchanged compiled kernel on a C-contiguous copy of its rows, on its own thr
 release the GIL), with one BLAS thread each, so the per-step products and the gate arithmetic,
 which are sequential within a sequence, use every core.
 
-Measured here (2 cores, MKL, float32, forward + backward), against the whole batch on one thread
-with two BLAS threads for the big products: LSTM (T, N, D, H) = (100, 32, 32, 64) 9.0 -> 3.4 ms,
-(100, 64, 128, 128) 36.6 -> 24.9 ms, (50, 128, 512, 512) 364 -> 302 ms, (1000, 16, 1, 128) 73 -> 44 ms;
-GRU (100, 64, 128, 128) 27.9 -> 18.6 ms; RNN (100, 64, 128, 128) 11.8 -> 6.0 ms.
+Measured here (2 cores, MKL, float32, forward + backward, calls back to back as in a training loop),
+against the whole batch with two BLAS threads for the big products: LSTM (T, N, D, H) =
+(100, 32, 32, 64) 7.3 -> 3.6 ms, (100, 64, 128, 128) 32.0 -> 23.8 ms, (1000, 16, 1, 128) 64.0 -> 41.5 ms;
+GRU (100, 32, 32, 64) 4.8 -> 3.4 ms; RNN (100, 64, 128, 128) 10.7 -> 7.0 ms. After the other core has
+been idle for a while, waking it costs more, so small problems run whole (``MIN_PART_WORK``).
 
 Used only with MKL (``_blas.manages_threads``), whose thread setting is per thread, and with as many
 parts as MKL may use threads (``MKL_Get_Max_Threads``: ``threadpoolctl`` limits and
@@ -33,7 +34,11 @@ import numpy as np
 
 from rnnlab.kernels import _blas
 
-MIN_PART_WORK = 1 << 18  # multiply-adds of a part's recurrent products over all steps (T n H G H), at least
+# multiply-adds of a part's recurrent products over all steps (T n H G H), at least. Waking the other
+# core costs more than half a small problem saves when that core has been idle: with the speed
+# benchmark's pauses the LSTM at (100, 32, 32, 64) took 5.2 ms whole and 6.1 ms split (back to back,
+# 4.9 and 3.4 ms), the RNN at (100, 64, 128, 128) 11.5 and 13.3 ms; from 2^26 the split wins in both.
+MIN_PART_WORK = 1 << 26
 MIN_PART_ROWS = 2  # sequences per part, at least
 
 _executor: ThreadPoolExecutor | None = None
@@ -45,7 +50,7 @@ def parts(T: int, N: int, H: int, GH: int) -> list[slice] | None:
 
     As many parts as MKL may use threads (and cores exist), fewer when a part would hold fewer than
     ``MIN_PART_ROWS`` sequences or less than ``MIN_PART_WORK`` of recurrent products, where the
-    hand-off to a thread (about 20 us) would eat the gain.
+    hand-off to a thread would eat the gain.
     """
     if not _blas.manages_threads():
         return None
