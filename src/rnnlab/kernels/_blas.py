@@ -84,9 +84,12 @@ def _mkl_addresses() -> tuple[int, int, int]:
         raise ImportError("MKL is not installed: `pip install mkl` (or the extra `rnnlab[mkl]`)")
     if "mkl" not in _libraries:
         try:
-            _libraries["mkl"] = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+            lib = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
         except OSError as e:
             raise ImportError(f"MKL is installed but {path} does not load: {e}") from e
+        if not any(path.parent.glob("libiomp5.so*")):  # no Intel OpenMP beside it (pip's intel-openmp)
+            lib.MKL_Set_Threading_Layer(1)  # MKL_THREADING_SEQUENTIAL, rather than a fatal error at first use
+        _libraries["mkl"] = lib
     lib = _libraries["mkl"]
     names = ("sgemm_", "dgemm_", "MKL_Set_Num_Threads_Local")
     return tuple(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names)
