@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     backend.set_backend(args_cli.backend)
     used_backend = backend.get_backend()
-    warmup_s = backend.warmup(np.float32)  # also loads SciPy's BLAS, which the kernels call
+    warmup_s = backend.warmup(np.float32)  # also loads the kernels' BLAS (MKL or SciPy's)
     n_threads = args_cli.threads or blas_threads_in_use()
     torch.set_num_threads(n_threads)
     print(f"rnnlab backend {used_backend}; kernel warmup (compile or cache load, not timed): {warmup_s:.1f} s; "

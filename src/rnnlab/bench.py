@@ -17,8 +17,8 @@ alternating (the order rotates every repeat):
 * the one-off compile (or cache-load) time of the kernels, ``rnnlab.backend.warmup``, apart.
 
 Timings are medians over repeats. Before each timed call the harness sleeps ``SETTLE`` seconds and
-runs the same call once untimed: NumPy's OpenBLAS, SciPy's OpenBLAS (which Numba calls) and
-PyTorch's OpenMP pool each keep their worker threads spinning for a while after a call, and on two
+runs the same call once untimed: NumPy's OpenBLAS, the kernels' BLAS (MKL's OpenMP threads, or
+SciPy's OpenBLAS) and PyTorch's OpenMP pool each keep their worker threads spinning for a while after a call, and on two
 cores a spinning pool halves the speed of whichever library runs next; the pause frees the cores,
 and the untimed call wakes the library's own threads (a cold start costs PyTorch up to 4x on a
 batch-1 cell). Each library is thus timed as it runs in a loop of its own.

@@ -12,6 +12,7 @@ from numba import njit
 from rnnlab.kernels import _blas
 
 RTOL = {np.float64: 1e-13, np.float32: 2e-6}
+REAL_MAX_THREADS = _blas.max_threads  # before the mkl-split fixture replaces it
 
 
 @njit
@@ -94,3 +95,29 @@ def test_compiled_code_calls_through_the_table_at_call_time():
         _blas._table[0] = saved
     assert calls == [1]
     assert np.array_equal(c, a @ b)
+
+
+def test_small_calls_run_on_one_mkl_thread_and_big_calls_on_all(blas_provider):
+    max_threads = REAL_MAX_THREADS
+    before = max_threads()
+    with _blas.call_threads(100 * 32, 64, 256):  # the LSTM at (100, 32, 32, 64): below SMALL_CALL_WORK
+        inside_small = max_threads()
+    with _blas.call_threads(50 * 128, 512, 2048):  # (50, 128, 512, 512): above it
+        inside_big = max_threads()
+    assert max_threads() == before, "the setting must be restored"
+    if blas_provider == "mkl":
+        assert inside_small == 1
+        assert inside_big == before
+    else:  # SciPy's OpenBLAS has no per-thread setting: the kernels leave its threads alone
+        assert inside_small == inside_big == before == 1
+
+
+def test_only_mkl_kernels_choose_their_own_threads(blas_provider):
+    from rnnlab import cells, kernels, threads
+
+    assert kernels.lstm.manages_threads() == (blas_provider == "mkl")
+    assert not hasattr(cells.lstm, "manages_threads")
+    # the reference cells (and the kernels on OpenBLAS) get the layers' limit: one thread for small steps
+    assert threads.for_cell(cells.lstm, 32, 64, 4) is not None
+    limit = threads.for_cell(kernels.lstm, 32, 64, 4)
+    assert (type(limit).__name__ == "nullcontext") == (blas_provider == "mkl")
