@@ -1,7 +1,9 @@
 """``rnnlab.bench``: the FLOP count, size parsing, the alternating timer, result tables and files."""
 
 import importlib.util
+import itertools
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from rnnlab import backend, bench
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
-TINY = dict(sizes=((6, 3, 2, 4),), repeats=1, gemm_n=32, stream_steps=5, settle=0.0)
+TINY = dict(sizes=((6, 3, 2, 4),), repeats=1, gemm_n=32, stream_steps=5, settle=0.0, warm=0.0)
 
 
 def _without_numba(monkeypatch):
@@ -42,10 +44,18 @@ def test_parse_size():
 def test_alternate_rotates_the_order_and_returns_one_median_per_function():
     calls = []
     fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
-    times = bench.alternate(fns, repeats=3, settle=0.0)
+    times = bench.alternate(fns, repeats=3, settle=0.0, warm=0.0)
     assert len(times) == 3 and all(t >= 0 for t in times)
     # each round runs every function twice (untimed, timed), starting one further along
     assert "".join(calls) == "aabbcc" + "bbccaa" + "ccaabb"
+
+
+def test_alternate_warms_each_function_up_for_the_time_asked():
+    calls = []
+    fns = {name: (lambda name=name: (calls.append(name), time.sleep(0.002))) for name in ("a", "b")}
+    bench.alternate(fns, repeats=1, settle=0.0, warm=0.02)
+    runs = [len(list(g)) for _, g in itertools.groupby(calls)]
+    assert len(runs) == 2 and all(n >= 1 + 0.02 / 0.0025 for n in runs), runs  # untimed for 20 ms, then timed
 
 
 def test_markdown_reproduces_the_committed_results_file():

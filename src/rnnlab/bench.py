@@ -17,11 +17,12 @@ alternating (the order rotates every repeat):
 * the one-off compile (or cache-load) time of the kernels, ``rnnlab.backend.warmup``, apart.
 
 Timings are medians over repeats. Before each timed call the harness sleeps ``SETTLE`` seconds and
-runs the same call once untimed: NumPy's OpenBLAS, the kernels' BLAS (MKL's OpenMP threads, or
-SciPy's OpenBLAS) and PyTorch's OpenMP pool each keep their worker threads spinning for a while after a call, and on two
-cores a spinning pool halves the speed of whichever library runs next; the pause frees the cores,
-and the untimed call wakes the library's own threads (a cold start costs PyTorch up to 4x on a
-batch-1 cell). Each library is thus timed as it runs in a loop of its own.
+runs the same call untimed for ``WARM`` seconds (once at least): NumPy's OpenBLAS, the kernels'
+BLAS (MKL's OpenMP threads, or SciPy's OpenBLAS) and PyTorch's OpenMP pool each keep their worker
+threads spinning for a while after a call, and on two cores a spinning pool halves the speed of
+whichever library runs next; the pause frees the cores, and the untimed calls wake the library's
+own threads and the cores (a cold start costs PyTorch up to 4x on a batch-1 cell). Each library is
+thus timed as it runs in a loop of its own.
 
 PyTorch is optional: it is imported only inside ``load_torch`` (never when this module is
 imported), and without it the torch columns hold ``None`` (``-`` in the tables) with a note saying
@@ -80,6 +81,8 @@ TORCH_LAYER = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 TORCH_CELL = {"rnn": "RNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
 SETTLE = 0.15  # seconds between implementations (see the module docstring)
 QUICK_SETTLE = 0.05
+WARM = 0.05  # seconds of untimed calls before each timed one (see ``alternate``)
+QUICK_WARM = 0.01
 STREAM_STEPS = 2000  # steps per timed streaming run: long enough for steady state (200 was not)
 QUICK_STREAM_STEPS = 200
 GEMM_N = 4096  # the GEMM peak multiplies two (n x n) matrices
@@ -99,6 +102,7 @@ class BenchConfig:
     gemm_n: int = GEMM_N
     stream_steps: int = STREAM_STEPS
     settle: float = SETTLE
+    warm: float = WARM
     wait_quiet: float = 0.0
     warmup_dtypes: tuple[str, ...] | None = None  # dtypes whose kernels to warm up (default: ``dtype``)
     blas: str = "auto"  # the kernels' BLAS: "mkl", "scipy" or "auto" (``rnnlab.kernels._blas.set_blas``)
@@ -107,7 +111,7 @@ class BenchConfig:
     def quick(cls, **overrides: Any) -> BenchConfig:
         """A tiny grid (a few seconds): ``QUICK_GRID``, 2 repeats, shorter pauses and streaming runs."""
         base: dict[str, Any] = dict(sizes=tuple(QUICK_GRID), repeats=2, gemm_n=QUICK_GEMM_N,
-                                    stream_steps=QUICK_STREAM_STEPS, settle=QUICK_SETTLE)
+                                    stream_steps=QUICK_STREAM_STEPS, settle=QUICK_SETTLE, warm=QUICK_WARM)
         return cls(**{**base, **overrides})
 
 
@@ -248,7 +252,7 @@ def torch_step(torch: Any, kind: str, T: int, N: int, D: int, H: int, dtype: str
 
 
 def streaming(torch: Any | None, kind: str, D: int, H: int, steps: int, repeats: int, dtype: str = "float32",
-              settle: float = SETTLE) -> tuple[float | None, float | None]:
+              settle: float = SETTLE, warm: float = WARM) -> tuple[float | None, float | None]:
     """Seconds per batch-1 inference step: (rnnlab ``kernels.step``, torch cell under no_grad).
 
     Each is None when its library is missing (the rnnlab step needs the compiled kernels).
@@ -288,18 +292,21 @@ def streaming(torch: Any | None, kind: str, D: int, H: int, steps: int, repeats:
         fns["torch"] = theirs
     if not fns:
         return None, None
-    times = dict(zip(fns, alternate(fns, repeats, per_call=steps, settle=settle), strict=True))
+    times = dict(zip(fns, alternate(fns, repeats, per_call=steps, settle=settle, warm=warm), strict=True))
     return times.get("rnnlab"), times.get("torch")
 
 
 def alternate(fns: dict[str, Callable[[], Any]], repeats: int, per_call: int = 1,
-              settle: float = SETTLE) -> tuple[float, ...]:
+              settle: float = SETTLE, warm: float = WARM) -> tuple[float, ...]:
     """Median seconds of each function over ``repeats`` rounds, the order rotating every round.
 
-    In each round every function runs twice in a row, untimed then timed, after a pause of
-    ``settle`` seconds: the timed call finds the library warm (its threads awake, its caches and
-    allocator in steady state, as in a training loop) and the cores free of the previous library's
-    spinning threads.
+    In each round every function runs after a pause of ``settle`` seconds (the cores free of the
+    previous library's spinning threads), untimed for at least ``warm`` seconds (once at least), then
+    once timed: the timed call finds the library as in a training loop, its threads awake, its caches
+    and allocator in steady state, and the cores out of their idle states. One untimed call was not
+    enough for that: after 10 ms or more of idle, a step that uses both cores here ran 1.7-2.2x
+    slower for several calls (the LSTM at (100, 32, 32, 64) split over two cores: 3.6 ms back to
+    back, 6.4 ms after 10 ms of idle, 7.8 ms after 50 ms), and PyTorch's two threads pay the same.
     """
     names = list(fns)
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -307,7 +314,10 @@ def alternate(fns: dict[str, Callable[[], Any]], repeats: int, per_call: int = 1
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             time.sleep(settle)
+            warm_until = time.perf_counter() + warm
             fns[name]()
+            while time.perf_counter() < warm_until:
+                fns[name]()
             start = time.perf_counter()
             fns[name]()
             times[name].append((time.perf_counter() - start) / per_call)
@@ -489,7 +499,7 @@ def _measure(config: BenchConfig, dtype: str, torch: Any | None, torch_threads: 
             if torch is not None:
                 fns["torch"] = torch_step(torch, kind, T, N, D, H, dtype)
             times: dict[str, float | None] = dict(
-                zip(fns, alternate(fns, config.repeats, settle=config.settle), strict=True))
+                zip(fns, alternate(fns, config.repeats, settle=config.settle, warm=config.warm), strict=True))
             busy = sorted(set(busy + busy_others()))
             t_np, t_nb, t_th = times["numpy"], times.get("numba"), times.get("torch")
             gflops = None if t_nb is None else training_flops(kind, T, N, D, H) / t_nb / 1e9
@@ -509,7 +519,8 @@ def _measure(config: BenchConfig, dtype: str, torch: Any | None, torch_threads: 
     for kind in config.kinds:
         for D, H in pairs:
             busy = wait_for_quiet(config.wait_quiet)
-            ours, theirs = streaming(torch, kind, D, H, config.stream_steps, config.repeats, dtype, config.settle)
+            ours, theirs = streaming(torch, kind, D, H, config.stream_steps, config.repeats, dtype, config.settle,
+                                     config.warm)
             busy = sorted(set(busy + busy_others()))
             row = dict(busy=busy, kind=kind, D=D, H=H, rnnlab_us=None if ours is None else ours * 1e6,
                        torch_us=None if theirs is None else theirs * 1e6, torch_over_rnnlab=_ratio(theirs, ours))
@@ -534,6 +545,7 @@ def _measure(config: BenchConfig, dtype: str, torch: Any | None, torch_threads: 
         blas_threads=config.threads,
         repeats=config.repeats,
         settle_s=config.settle,
+        warm_s=config.warm,
         gemm_n=config.gemm_n,
         stream_steps=config.stream_steps,
         gemm_peak_gflops=peak,
@@ -562,7 +574,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"({r.get('threads', 2)} threads); the kernels' BLAS: {_blas_text(m)}. {dtype.capitalize()} GEMM peak, "
         f"the best product of two {r.get('gemm_n', GEMM_N)}^2 matrices measured here"
         f"{_peaks_text(r)}: **{r['gemm_peak_gflops']:.0f} GFLOP/s**. "
-        f"Medians of {r['repeats']} alternating repeats. {warm_text}",
+        f"Medians of {r['repeats']} alternating repeats{_warm_text(r)}. {warm_text}",
         "",
     ]
     for note in r.get("notes", []):
@@ -614,6 +626,12 @@ def write_results(result: dict[str, Any], md_path: str | os.PathLike[str]) -> tu
     atomic_write_text(js, json.dumps(result, indent=2) + "\n")
     atomic_write_text(md, markdown(result))
     return md, js
+
+
+def _warm_text(r: dict[str, Any]) -> str:
+    if r.get("warm_s") is None:
+        return ""
+    return f", each timed call after {r['settle_s']:g} s of pause and {r['warm_s']:g} s of untimed calls"
 
 
 def _blas_text(machine: dict[str, Any]) -> str:

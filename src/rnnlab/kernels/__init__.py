@@ -12,8 +12,11 @@ one, checked by finite differences) and adds ``step`` for streaming inference::
 
 The cache is the kernels' own (not the reference's): pass it only to the same module's backward.
 
-Every matrix product goes through ``_blas.gemm``: Intel's MKL when it is installed (the ``mkl``
-extra), else SciPy's OpenBLAS; ``_blas.set_blas`` switches, ``_blas.blas_provider`` tells.
+On glibc, importing this package keeps freed work arrays in the process for the next call
+(``_malloc``; ``RNNLAB_SYSTEM_MALLOC=1`` to opt out). Every matrix product goes through
+``_blas.gemm``: Intel's MKL when it is installed (the ``mkl`` extra), else SciPy's OpenBLAS;
+``_blas.set_blas`` switches, ``_blas.blas_provider`` tells. With MKL, batches with enough work run
+as parts on the cores (``_split``).
 
 Importing this package needs ``numba`` (the ``fast`` extra). Kernels compile on first use, once per
 dtype, and are cached on disk next to the sources (``__pycache__``); ``rnnlab.backend.warmup``
@@ -36,6 +39,9 @@ for _name in ("numba", "scipy"):  # SciPy's BLAS: the kernels' products without 
 import scipy.linalg.cython_blas  # noqa: E402, F401  (loads SciPy's BLAS, so that threads sees it)
 
 from rnnlab import threads  # noqa: E402
+from rnnlab.kernels._malloc import keep_freed_memory  # noqa: E402
+
+MALLOC_TUNED = keep_freed_memory()  # see _malloc: freed work arrays stay for the next call
 from rnnlab.kernels import gru, lstm, rnn  # noqa: E402
 
 threads.refresh()

@@ -11,8 +11,8 @@ which are sequential within a sequence, use every core.
 Measured here (2 cores, MKL, float32, forward + backward, calls back to back as in a training loop),
 against the whole batch with two BLAS threads for the big products: LSTM (T, N, D, H) =
 (100, 32, 32, 64) 7.3 -> 3.6 ms, (100, 64, 128, 128) 32.0 -> 23.8 ms, (1000, 16, 1, 128) 64.0 -> 41.5 ms;
-GRU (100, 32, 32, 64) 4.8 -> 3.4 ms; RNN (100, 64, 128, 128) 10.7 -> 7.0 ms. After the other core has
-been idle for a while, waking it costs more, so small problems run whole (``MIN_PART_WORK``).
+GRU (100, 32, 32, 64) 4.8 -> 3.4 ms; RNN (100, 64, 128, 128) 10.7 -> 7.0 ms. A split call needs
+both cores awake: after 10 ms or more of idle it ran up to twice as slow for a few calls.
 
 Used only with MKL (``_blas.manages_threads``), whose thread setting is per thread, and with as many
 parts as MKL may use threads (``MKL_Get_Max_Threads``: ``threadpoolctl`` limits and
@@ -34,11 +34,12 @@ import numpy as np
 
 from rnnlab.kernels import _blas
 
-# multiply-adds of a part's recurrent products over all steps (T n H G H), at least. Waking the other
-# core costs more than half a small problem saves when that core has been idle: with the speed
-# benchmark's pauses the LSTM at (100, 32, 32, 64) took 5.2 ms whole and 6.1 ms split (back to back,
-# 4.9 and 3.4 ms), the RNN at (100, 64, 128, 128) 11.5 and 13.3 ms; from 2^26 the split wins in both.
-MIN_PART_WORK = 1 << 26
+# multiply-adds of a part's recurrent products over all steps (T n H G H), at least. Below it the
+# hand-off costs more than half the work saves: measured with the speed benchmark's protocol (calls
+# warmed up, as in a training loop), the RNN at (100, 32, 32, 64) (6.6e6 per part) took 1.63 ms
+# whole and 1.98 ms split, while the GRU there (2.0e7) took 5.0 and 3.4 ms, the LSTM (2.6e7) 5.4 and
+# 3.7 ms.
+MIN_PART_WORK = 1 << 24
 MIN_PART_ROWS = 2  # sequences per part, at least
 
 _executor: ThreadPoolExecutor | None = None
