@@ -124,3 +124,18 @@ def test_importing_bench_does_not_import_torch():
     code = "import sys, rnnlab.bench, rnnlab.cli.main; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_busy_others_leaves_out_this_process_and_its_children(monkeypatch):
+    import os
+    import subprocess
+
+    me = os.getpid()
+    table = (f"  PID  PPID %CPU COMMAND\n{me} 1 180.0 python\n99999 {me} 100.0 ps\n"
+             f"4242 1 55.5 python3 other.py\n4343 1 3.0 sshd\n")
+
+    def fake_run(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 0, stdout=table, stderr="")
+
+    monkeypatch.setattr(bench.subprocess, "run", fake_run)
+    assert bench.busy_others() == ["python3 other.py (55.5%)"]

@@ -327,23 +327,24 @@ def alternate(fns: dict[str, Callable[[], Any]], repeats: int, per_call: int = 1
 def busy_others() -> list[str]:
     """Other processes using a noticeable share of the CPU (they make timings noisy), from ``ps``.
 
-    ``ps`` reports each process's average CPU share over its life; this process is left out (its
-    own BLAS and PyTorch threads load both cores, so the load average says nothing here).
+    ``ps`` reports each process's average CPU share over its life; this process and its children
+    (``ps`` itself, whose short life can read 100 %) are left out (its own BLAS and PyTorch threads
+    load both cores, so the load average says nothing here).
     """
     try:
-        out = subprocess.run(["ps", "-eo", "pid,pcpu,comm"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(["ps", "-eo", "pid,ppid,pcpu,comm"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     mine = os.getpid()
     busy = []
     for line in out.splitlines()[1:]:
-        parts = line.split(None, 2)
+        parts = line.split(None, 3)
         try:
-            pid, pcpu, comm = int(parts[0]), float(parts[1]), parts[2]
+            pid, ppid, pcpu, comm = int(parts[0]), int(parts[1]), float(parts[2]), parts[3]
         except (IndexError, ValueError):
             continue
-        if pid != mine and pcpu > 15.0:
-            busy.append(f"{comm} ({parts[1]}%)")
+        if mine not in (pid, ppid) and pcpu > 15.0:
+            busy.append(f"{comm} ({parts[2]}%)")
     return busy
 
 
