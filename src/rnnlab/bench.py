@@ -189,6 +189,9 @@ def gemm_peaks(repeats: int, dtype: str = "float32", n: int = GEMM_N, settle: fl
         products[f"kernels {_blas.blas_provider()}"] = lambda: _blas.dot(a, b, out)
     peaks = {}
     for name, product in products.items():
+        warm_until = time.perf_counter() + WARM  # wake the library's threads and the cores (see ``alternate``)
+        while time.perf_counter() < warm_until:
+            product()
         t = median_time(product, max(3, repeats // 2))
         time.sleep(settle)
         peaks[name] = 2 * n**3 / t / 1e9
