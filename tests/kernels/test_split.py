@@ -78,3 +78,24 @@ def test_an_error_in_a_worker_part_is_raised_after_every_part_ended(mkl_two_core
         _split.run(work, [(0,), (1,)])
     assert sorted(ended) == [0, 1]
     assert _split.run(work, [(0,), (2,)]) == [0, 2]
+
+
+def _split_in_child(queue):
+    queue.put(_split.run(lambda k: k * 10, [(1,), (2,)]))
+
+
+def test_a_forked_child_runs_parts_on_a_pool_of_its_own(mkl_two_cores):
+    """The parent's pool threads do not survive a fork; the child must not wait for them."""
+    import multiprocessing
+
+    assert _split.run(lambda k: k, [(1,), (2,)]) == [1, 2]  # the parent's pool exists now
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_split_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=30)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung and child.exitcode == 0, "the child hung or failed"
+    assert queue.get(timeout=5) == [10, 20]

@@ -127,6 +127,15 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return _executor
 
 
+def _forget_pool() -> None:
+    """In a forked child the pool's threads are gone: start a new pool there (instead of waiting forever)."""
+    global _executor, _workers
+    _executor, _workers = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _one_blas_thread() -> None:
     _blas.set_local_threads(1)
 
