@@ -16,6 +16,31 @@ from tests.helpers import assert_close
 
 pytestmark = pytest.mark.skipif(not backend.numba_available(), reason="numba is not installed")
 
+
+def _split_modes() -> list[str]:
+    if not backend.numba_available():
+        return ["whole"]
+    from rnnlab.kernels import _blas
+
+    return ["whole", "split"] if _blas.mkl_library() is not None else ["whole"]
+
+
+@pytest.fixture(autouse=True, params=_split_modes())
+def batch_split(request, monkeypatch):
+    """``split``: the kernels (on MKL) run every batch of 4 or more rows as two parts on two threads."""
+    if request.param == "split":
+        from rnnlab.kernels import _blas, _split
+
+        monkeypatch.setattr(_split, "MIN_PART_WORK", 0)
+        monkeypatch.setattr(_blas, "max_threads", lambda: 2)
+        monkeypatch.setattr(_split.os, "cpu_count", lambda: 2)
+        previous = _blas.blas_provider()
+        _blas.set_blas("mkl")
+        yield request.param
+        _blas.set_blas(previous)
+    else:
+        yield request.param
+
 LAYERS = {
     "rnn": lambda **kw: SimpleRNN(5, **kw),
     "lstm": lambda **kw: LSTM(5, **kw),
@@ -67,6 +92,13 @@ def test_layer_matches_reference(kind, option, dtype, tol):
     make = lambda **kw: LAYERS[kind](**{"return_sequences": True, **OPTIONS[option], **kw})  # noqa: E731
     training = option == "dropouts"
     compare(run(make, "numba", dtype, x, lengths, training), run(make, "numpy", dtype, x, lengths, training), tol)
+
+
+def test_the_split_mode_really_splits(batch_split):
+    """Not a tautology: in ``split`` mode a batch of 4 runs as parts (the kernels' cache says so)."""
+    with backend.use_backend("numba"):
+        _, cache = LSTM(5, dtype="float64", seed=0).forward(np.zeros((4, 7, 3)))
+    assert ("parts" in cache["cell_cache"]["inner"]) == (batch_split == "split")
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru", "gru-ra"])
