@@ -98,8 +98,8 @@ def main() -> int:
     head = "# Benchmarks, as measured\n\n"
     if machine:
         head += (f"Machine: {machine['platform']}, {machine['cpu_count']} CPUs, Python {machine['python']}, "
-                 f"NumPy {machine['numpy']}. The POS run had the machine to itself; the others ran two at a "
-                 "time (one per core), under the wall-clock caps their commands give.\n\n")
+                 f"NumPy {machine['numpy']}. Each row gives its run's date and command (wall-clock caps "
+                 "included); how the runs shared the machine is told in the README's results section.\n\n")
     atomic_write_text(RESULTS / "summary.md", head + "\n".join(rows) + "\n")
     print(head + "\n".join(rows))
     return 0
