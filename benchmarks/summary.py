@@ -11,6 +11,7 @@ import json
 import sys
 
 from _common import RESULTS
+from music import cell_name  # the row name of a JSB run: lstm, gru, gru-torch, rnn
 
 from rnnlab.io import atomic_write_text
 
@@ -44,11 +45,8 @@ def main() -> int:
                             f"`{v['command']}` | {v['date']} |")
     m = _load("music")
     if m:
-        def name(c: dict) -> str:
-            return "gru-torch" if c["cell"] == "gru" and c.get("reset_after") else c["cell"]
-
-        for cell in dict.fromkeys(name(r["config"]) for r in m["runs"]):
-            cell_runs = [r for r in m["runs"] if name(r["config"]) == cell]
+        for cell in dict.fromkeys(cell_name(r["config"]) for r in m["runs"]):
+            cell_runs = [r for r in m["runs"] if cell_name(r["config"]) == cell]
             nlls = [r["report"]["test_nll_per_step"] for r in cell_runs]
             nll = sum(nlls) / len(nlls)
             spread = f" (mean of {len(nlls)} seeds; {min(nlls):.3f} to {max(nlls):.3f})" if len(nlls) > 1 else ""

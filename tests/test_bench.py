@@ -52,10 +52,13 @@ def test_alternate_rotates_the_order_and_returns_one_median_per_function():
 
 def test_alternate_warms_each_function_up_for_the_time_asked():
     calls = []
-    fns = {name: (lambda name=name: (calls.append(name), time.sleep(0.002))) for name in ("a", "b")}
+    fns = {name: (lambda name=name: (calls.append((name, time.perf_counter())), time.sleep(0.002)))
+           for name in ("a", "b")}
     bench.alternate(fns, repeats=1, settle=0.0, warm=0.02)
-    runs = [len(list(g)) for _, g in itertools.groupby(calls)]
-    assert len(runs) == 2 and all(n >= 1 + 0.02 / 0.0025 for n in runs), runs  # untimed for 20 ms, then timed
+    runs = [[t for _, t in g] for _, g in itertools.groupby(calls, key=lambda c: c[0])]
+    assert len(runs) == 2 and all(len(starts) >= 3 for starts in runs), runs  # untimed calls, then the timed one
+    # the timed (last) call starts 20 ms or more after the first untimed one, however long a sleep takes
+    assert all(starts[-1] - starts[0] >= 0.0195 for starts in runs), runs
 
 
 def test_markdown_reproduces_the_committed_results_file():

@@ -189,9 +189,7 @@ def gemm_peaks(repeats: int, dtype: str = "float32", n: int = GEMM_N, settle: fl
         products[f"kernels {_blas.blas_provider()}"] = lambda: _blas.dot(a, b, out)
     peaks = {}
     for name, product in products.items():
-        warm_until = time.perf_counter() + WARM  # wake the library's threads and the cores (see ``alternate``)
-        while time.perf_counter() < warm_until:
-            product()
+        warm_up(product, WARM)
         t = median_time(product, max(3, repeats // 2))
         time.sleep(settle)
         peaks[name] = 2 * n**3 / t / 1e9
@@ -299,6 +297,15 @@ def streaming(torch: Any | None, kind: str, D: int, H: int, steps: int, repeats:
     return times.get("rnnlab"), times.get("torch")
 
 
+def warm_up(fn: Callable[[], Any], seconds: float) -> None:
+    """Call ``fn`` untimed for at least ``seconds`` (once at least): its library's threads and the
+    cores awake, as in a loop of its own (see ``alternate``)."""
+    until = time.perf_counter() + seconds
+    fn()
+    while time.perf_counter() < until:
+        fn()
+
+
 def alternate(fns: dict[str, Callable[[], Any]], repeats: int, per_call: int = 1,
               settle: float = SETTLE, warm: float = WARM) -> tuple[float, ...]:
     """Median seconds of each function over ``repeats`` rounds, the order rotating every round.
@@ -309,7 +316,8 @@ def alternate(fns: dict[str, Callable[[], Any]], repeats: int, per_call: int = 1
     and allocator in steady state, and the cores out of their idle states. One untimed call was not
     enough for that: after 10 ms or more of idle, a step that uses both cores here ran 1.7-2.2x
     slower for several calls (the LSTM at (100, 32, 32, 64) split over two cores: 3.6 ms back to
-    back, 6.4 ms after 10 ms of idle, 7.8 ms after 50 ms), and PyTorch's two threads pay the same.
+    back, 6.4 ms after 10 ms of idle, 7.8 ms after 50 ms); PyTorch's two threads pay it too, less
+    (its LSTM there: 4.3 ms back to back, 4.6 ms after the pause and one untimed call).
     """
     names = list(fns)
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -317,10 +325,7 @@ def alternate(fns: dict[str, Callable[[], Any]], repeats: int, per_call: int = 1
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             time.sleep(settle)
-            warm_until = time.perf_counter() + warm
-            fns[name]()
-            while time.perf_counter() < warm_until:
-                fns[name]()
+            warm_up(fns[name], warm)
             start = time.perf_counter()
             fns[name]()
             times[name].append((time.perf_counter() - start) / per_call)

@@ -19,8 +19,9 @@ provider   library
 (streaming, batch 1) up to 4x ((1, 512) x (512, 2048): 152 us against 607 us).
 
 The compiled code does not name the library: each call loads the address of ``sgemm``/``dgemm``
-from a two-entry table (the symbol ``rnnlab_gemm_table``, registered with LLVM at import) and calls
-through it. The kernels cached on disk therefore stay valid whichever provider a process picks, and
+from a small table (the symbol ``rnnlab_gemm_table``, registered with LLVM at import; it also holds
+the provider's ``TRANSPOSE_FLAG_WORK`` and its per-thread thread setting) and calls through it.
+The kernels cached on disk therefore stay valid whichever provider a process picks, and
 ``set_blas`` switches provider at any time, for every kernel at once.
 
 Shapes: ``T`` time, ``N`` batch, ``D`` input features, ``H`` units, ``G`` gate blocks. Rows of each

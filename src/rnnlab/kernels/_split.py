@@ -140,11 +140,17 @@ def _one_blas_thread() -> None:
     _blas.set_local_threads(1)
 
 
-def forward(whole: Callable[..., Any], parts_: list[slice], x: np.ndarray, states: tuple[np.ndarray, ...],
-            opts: tuple[np.ndarray, bool, np.ndarray, bool], *rest: Any) -> tuple[np.ndarray, tuple[Any, ...], dict]:
-    """A cell's ``whole(x, states, options, *rest) -> (out, final_states, inner)`` run on the parts of
-    the batch in parallel: the joined ``out (T, N, H)`` and final states, and ``{"parts", "inners"}``
-    for ``backward``."""
+def forward(whole: Callable[..., Any], x: np.ndarray, states: tuple[np.ndarray, ...],
+            opts: tuple[np.ndarray, bool, np.ndarray, bool], GH: int, *rest: Any) -> tuple[np.ndarray, tuple, dict]:
+    """A cell's ``whole(x, states, options, *rest) -> (out, final_states, inner)`` on ``x (T, N, D)``:
+    on the parts of the batch in parallel when ``parts`` says so, else whole (with ``call_threads``).
+    ``GH`` is the width of ``W_R``. The inner cache of a split run is ``{"parts", "inners"}``."""
+    T, N, D = x.shape
+    H = states[0].shape[1]
+    parts_ = parts(T, N, H, GH)
+    if not parts_:
+        with _blas.call_threads(T * N, max(D, H), GH):
+            return whole(x, states, opts, *rest)
     arguments = [(steps(x, p), tuple(rows(s, p) for s in states), options(opts, p), *rest) for p in parts_]
     results = run(whole, arguments)
     out = join_steps([r[0] for r in results])
@@ -152,11 +158,15 @@ def forward(whole: Callable[..., Any], parts_: list[slice], x: np.ndarray, state
     return out, final, {"parts": parts_, "inners": [r[2] for r in results]}
 
 
-def backward(whole: Callable[..., Any], inner: dict, d_out: np.ndarray, has_dout: bool,
+def backward(whole: Callable[..., Any], inner: dict, GH: int, d_out: np.ndarray, has_dout: bool,
              dstates: tuple[np.ndarray, ...], *rest: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...], tuple]:
-    """A cell's ``whole(inner, d_out, has_dout, dstates, *rest) -> (dx, dstates_0, grads)`` on the parts
-    ``forward`` ran: ``dx (T, N, D)`` and the initial-state gradients joined, the weight gradients
-    summed."""
+    """A cell's ``whole(inner, d_out, has_dout, dstates, *rest) -> (dx, dstates_0, grads)`` the way
+    ``forward`` ran: on its parts (``dx (T, N, D)`` and the initial-state gradients joined, the
+    weight gradients summed), or whole."""
+    if "parts" not in inner:
+        T, N, D = inner["x"].shape
+        with _blas.call_threads(T * N, max(D, dstates[0].shape[1]), GH):
+            return whole(inner, d_out, has_dout, dstates, *rest)
     arguments = [(part_inner, steps(d_out, p) if has_dout else d_out, has_dout, tuple(rows(d, p) for d in dstates),
                   *rest) for p, part_inner in zip(inner["parts"], inner["inners"], strict=True)]
     results = run(whole, arguments)

@@ -35,7 +35,6 @@ from rnnlab.kernels import _common as common
 from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
-    call_threads,
     chunk_steps,
     dot,
     end_steps,
@@ -359,13 +358,8 @@ def forward(
     (h0,) = common.states(state, 1, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
     codes = (f_code, g_code)
-    parts = _split.parts(T, N, H, 3 * H)
     rest = (W, b, W_R, b_R, codes, reset_after)
-    if parts:
-        out, final, inner = _split.forward(_whole_forward, parts, x, (h0,), options, *rest)
-    else:
-        with call_threads(T * N, max(D, H), 3 * H):
-            out, final, inner = _whole_forward(x, (h0,), options, *rest)
+    out, final, inner = _split.forward(_whole_forward, x, (h0,), options, 3 * H, *rest)
     cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, has_b_R=has_b_R, inner=inner)
     cache.update(options=options, codes=codes, reset_after=reset_after)
     f, g = activations.get(recurrent_activation), activations.get(activation)
@@ -404,16 +398,12 @@ def backward(
     Returns ``(dx (T, N, D), (dH_0,), grads)``, ``grads`` keyed like ``params``.
     """
     x, W, W_R, inner = (cache[k] for k in ("x", "W", "W_R", "inner"))
-    T, N, D = x.shape
+    T, N, _ = x.shape
     H = W_R.shape[0]
     d_out, has_dout = common.upstream(dout, (T, N, H), x.dtype)
     dstates = (common.state_grad(dstate[0], N, H, x.dtype),)
     args = (d_out, has_dout, dstates, W, W_R, cache["codes"], common.truncation(truncate), cache["reset_after"])
-    if "parts" in inner:
-        dx, (dh,), (dW, dW_R, db, db_R) = _split.backward(_whole_backward, inner, *args)
-    else:
-        with call_threads(T * N, max(D, H), 3 * H):
-            dx, (dh,), (dW, dW_R, db, db_R) = _whole_backward(inner, *args)
+    dx, (dh,), (dW, dW_R, db, db_R) = _split.backward(_whole_backward, inner, 3 * H, *args)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b_R"]:
         grads["b_R"] = db_R
@@ -493,4 +483,3 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
         act_bias_add_(g_code, an[2 * H :], b[2 * H :], ht[n])
         _update(h_prev[n], an[H : 2 * H], an[2 * H :], h[n])
     return h
-

@@ -37,7 +37,6 @@ from rnnlab.kernels import _common as common
 from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
-    call_threads,
     chunk_steps,
     dot,
     end_steps,
@@ -224,12 +223,7 @@ def forward(
     h0, c0 = common.states(state, 2, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
     codes = (f_code, g_code)
-    parts = _split.parts(T, N, H, 4 * H)
-    if parts:
-        out, final, inner = _split.forward(_whole_forward, parts, x, (h0, c0), options, W, b, W_R, codes)
-    else:
-        with call_threads(T * N, max(D, H), 4 * H):
-            out, final, inner = _whole_forward(x, (h0, c0), options, W, b, W_R, codes)
+    out, final, inner = _split.forward(_whole_forward, x, (h0, c0), options, 4 * H, W, b, W_R, codes)
     cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, inner=inner, options=options, codes=codes)
     f, g = activations.get(recurrent_activation), activations.get(activation)
     cache.update(common.reference_keys(options, dtype), f=f, g=g)
@@ -265,17 +259,13 @@ def backward(
     (either may be None). Returns ``(dx (T, N, D), (dH_0, dC_0), grads)``, ``grads`` keyed like params.
     """
     x, W, W_R, inner, codes = (cache[k] for k in ("x", "W", "W_R", "inner", "codes"))
-    T, N, D = x.shape
+    T, N, _ = x.shape
     H = W_R.shape[0]
     dtype = x.dtype
     d_out, has_dout = common.upstream(dout, (T, N, H), dtype)
     dstates = (common.state_grad(dstate[0], N, H, dtype), common.state_grad(dstate[1], N, H, dtype))
     args = (d_out, has_dout, dstates, W, W_R, codes, common.truncation(truncate))
-    if "parts" in inner:
-        dx, (dh, dc), (dW, dW_R, db) = _split.backward(_whole_backward, inner, *args)
-    else:
-        with call_threads(T * N, max(D, H), 4 * H):
-            dx, (dh, dc), (dW, dW_R, db) = _whole_backward(inner, *args)
+    dx, (dh, dc), (dW, dW_R, db) = _split.backward(_whole_backward, inner, 4 * H, *args)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b"]:
         grads["b"] = db
@@ -327,4 +317,3 @@ def _step(x, h_prev, c_prev, W, W_R, WW, b, f_code, g_code):
         for j in range(H):
             hn[j] = an[3 * H + j] * hn[j]
     return h, c
-

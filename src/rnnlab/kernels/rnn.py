@@ -28,7 +28,6 @@ from rnnlab.kernels import _common as common
 from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
-    call_threads,
     chunk_steps,
     dot,
     end_steps,
@@ -172,12 +171,7 @@ def forward(
     H = W_R.shape[0]
     (h0,) = common.states(state, 1, N, H, dtype)
     options = common.step_options(mask, rdrop, T, N, H, dtype)  # (mask, has_mask, rdrop, has_rdrop)
-    parts = _split.parts(T, N, H, H)
-    if parts:
-        out, final, inner = _split.forward(_whole_forward, parts, x, (h0,), options, W, b, W_R, code)
-    else:
-        with call_threads(T * N, max(D, H), H):
-            out, final, inner = _whole_forward(x, (h0,), options, W, b, W_R, code)
+    out, final, inner = _split.forward(_whole_forward, x, (h0,), options, H, W, b, W_R, code)
     cache = dict(x=x, params=params, W=W, W_R=W_R, has_b=has_b, inner=inner, options=options, code=code)
     cache.update(common.reference_keys(options, dtype), fn=activations.get(activation))
     return out, final, cache
@@ -212,16 +206,12 @@ def backward(
     Returns ``(dx (T, N, D), (dH_0,), grads)``, ``grads`` keyed like ``params``.
     """
     x, W, W_R, inner = (cache[k] for k in ("x", "W", "W_R", "inner"))
-    T, N, D = x.shape
+    T, N, _ = x.shape
     H = W_R.shape[0]
     d_out, has_dout = common.upstream(dout, (T, N, H), x.dtype)
     dstates = (common.state_grad(dstate[0], N, H, x.dtype),)
     args = (d_out, has_dout, dstates, W, W_R, cache["code"], common.truncation(truncate))
-    if "parts" in inner:
-        dx, (dh,), (dW, dW_R, db) = _split.backward(_whole_backward, inner, *args)
-    else:
-        with call_threads(T * N, max(D, H), H):
-            dx, (dh,), (dW, dW_R, db) = _whole_backward(inner, *args)
+    dx, (dh,), (dW, dW_R, db) = _split.backward(_whole_backward, inner, H, *args)
     grads = {"W": dW, "W_R": dW_R}
     if cache["has_b"]:
         grads["b"] = db
@@ -261,4 +251,3 @@ def _step(x, h_prev, W, W_R, WW, b, code):
     for n in range(h.shape[0]):
         act_bias_add_to(code, a[n], b, rec[n], h[n])
     return h
-

@@ -78,12 +78,14 @@ class Adam(Optimizer):
     def _update(self, name: str, p: np.ndarray, g: np.ndarray, lr: float, t: int) -> None:
         m = self._slot("exp_avg", name, p)
         v = self._slot("exp_avg_sq", name, p)
+        bias_correction1 = 1.0 - self.beta_1**t
+        bias_correction2 = 1.0 - self.beta_2**t
+        step_size = lr / bias_correction1
         if not self.amsgrad and backend.get_backend() == "numba":  # one compiled pass, the same numbers
             from rnnlab.kernels.optim import adam_update
 
-            step_size = lr / (1.0 - self.beta_1**t)
             if adam_update(p, g, m, v, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                           step_size=step_size, bias_correction2=1.0 - self.beta_2**t):
+                           step_size=step_size, bias_correction2=bias_correction2):
                 return
         tmp = self._scratch(name, p)  # one work array per parameter, reused: no temporaries
         lerp_(m, g, 1.0 - self.beta_1, tmp)
@@ -96,9 +98,6 @@ class Adam(Optimizer):
             np.maximum(v_max, v, out=v_max)
             v = v_max
 
-        bias_correction1 = 1.0 - self.beta_1**t
-        bias_correction2 = 1.0 - self.beta_2**t
-        step_size = lr / bias_correction1
         np.sqrt(v, out=tmp)  # denom = sqrt(v) / sqrt(bias_correction2) + epsilon
         tmp /= bias_correction2**0.5
         tmp += self.epsilon
