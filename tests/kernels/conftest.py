@@ -1,10 +1,12 @@
 """Every kernel test runs once per way the kernels can run here: SciPy's OpenBLAS, and, when MKL is
 installed, MKL with whole batches and MKL with every batch of two or more rows split into parts on
-threads (``rnnlab.kernels._split``, which otherwise splits only batches with enough work)."""
+threads (``rnnlab.kernels._split``, which otherwise splits only batches with enough work) and every
+prepared streaming step split in two halves of units, the second on the team's worker thread
+(``rnnlab.kernels._team``, which otherwise takes only weights of a megabyte or more)."""
 
 import pytest
 
-from rnnlab.kernels import _blas, _split
+from rnnlab.kernels import _blas, _split, _team
 
 MODES = ["scipy"] + (["mkl", "mkl-split"] if _blas.mkl_library() is not None else [])
 
@@ -18,6 +20,8 @@ def blas_provider(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr(_split, "MIN_PART_WORK", 0)
         monkeypatch.setattr(_blas, "max_threads", lambda: 2)
         monkeypatch.setattr(_split.os, "cpu_count", lambda: 2)
+        monkeypatch.setattr(_team, "TEAM_MIN_BYTES", 0)
+        monkeypatch.setattr(_team, "_CPUS", 2)
     previous = _blas.blas_provider()
     _blas.set_blas(provider)
     yield provider

@@ -16,12 +16,13 @@ On glibc, importing this package keeps freed work arrays in the process for the 
 (``_malloc``; ``RNNLAB_SYSTEM_MALLOC=1`` to opt out). Every matrix product goes through
 ``_blas.gemm``: Intel's MKL when it is installed (the ``mkl`` extra), else SciPy's OpenBLAS;
 ``_blas.set_blas`` switches, ``_blas.blas_provider`` tells. With MKL, batches with enough work run
-as parts on the cores (``_split``).
+as parts on the cores (``_split``), and a prepared streaming step with a megabyte of weights or more
+runs in two halves of units, one per core (``_team``).
 
 Importing this package needs ``numba`` (the ``fast`` extra). Kernels compile on first use, once per
 dtype, and are cached on disk next to the sources (``__pycache__``); ``rnnlab.backend.warmup``
 compiles them all up front. Numba's cache tracks each file's own source only: after editing
-``_math.py``, ``_blas.py``, ``_common.py`` or ``_stream.py`` during development, delete
+``_math.py``, ``_blas.py``, ``_common.py``, ``_stream.py`` or ``_team.py`` during development, delete
 ``kernels/__pycache__``.
 
 Shapes: ``T`` time, ``N`` batch, ``D`` input features, ``H`` units. Time-major, ``(T, N, .)``.

@@ -230,6 +230,12 @@ def begin_steps(N, H, GH):
 
 
 @njit(inline="always", **JIT)
+def one_thread():
+    """One BLAS thread for this thread from now on (MKL); returns what ``end_steps`` restores."""
+    return _set_threads_local(1)
+
+
+@njit(inline="always", **JIT)
 def end_steps(previous):
     """After the loop: restore the thread setting ``begin_steps`` replaced."""
     if previous >= 0:

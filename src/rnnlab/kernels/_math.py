@@ -200,6 +200,27 @@ def act_bias_add_(code, a, b, r):
 
 
 @njit(inline="always", **JIT)
+def act_bias_(code, a, b):
+    """In place: ``a[j] = f(a[j] + b[j])``."""
+    n = a.shape[0]
+    if code == TANH:
+        for j in range(n):
+            a[j] = tanh(a[j] + b[j])
+    elif code == SIGMOID:
+        for j in range(n):
+            a[j] = sigmoid(a[j] + b[j])
+    elif code == HARD_SIGMOID:
+        for j in range(n):
+            a[j] = hard_sigmoid(a[j] + b[j])
+    elif code == RELU:
+        for j in range(n):
+            a[j] = relu(a[j] + b[j])
+    else:
+        for j in range(n):
+            a[j] = a[j] + b[j]
+
+
+@njit(inline="always", **JIT)
 def act_bias_add_to(code, a, b, r, out):
     """``out[j] = f((a[j] + b[j]) + r[j])`` (``out`` overlaps no input)."""
     n = a.shape[0]

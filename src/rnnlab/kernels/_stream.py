@@ -5,19 +5,22 @@ one, every microsecond of Python counts (a PyTorch cell costs 14-35 us per call 
 weights are packed once by ``prepare`` (C-contiguous, one dtype, zero biases where absent; RNN and
 LSTM: ``[W; W_R]`` stacked; GRU: the recurrent blocks split), each call checks its arguments
 cheaply, and the whole step is one compiled function: one BLAS product ``[X_t H_{t-1}] [W; W_R]``
-(GRU: two, ``reset_after=False``: three) and one fused pass over the units.
+(GRU: two, ``reset_after=False``: three) and one fused pass over the units. RNN and LSTM weights of
+``_team.TEAM_MIN_BYTES`` or more are packed as two halves of units instead (``halves``), which
+``run_halves`` runs on two cores.
 
 Shapes: ``N`` batch, ``D`` input features, ``H`` units, ``G`` gate blocks.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 
 from rnnlab.kernels import _common as common
+from rnnlab.kernels import _team
 from rnnlab.kernels._blas import dot
 from rnnlab.kernels._math import CODES, JIT, activation_code
 
@@ -32,6 +35,9 @@ class StepWeights(NamedTuple):
     W_R_rz: np.ndarray  # (H, 2H) GRU's W_R[:, :2H], (0, 0) for the other cells
     W_R_h: np.ndarray  # (H, H) GRU's W_R[:, 2H:], (0, 0) for the other cells
     WW: np.ndarray  # (D+H, G*H) [W; W_R] (W and W_R are views of it): one product per step; or (0, 0)
+    # big stacked weights as two halves by units, for two cores (``_team``): (WW0, b0, WW1, b1),
+    # WWk (D+H, G*Hk) holding the G gate blocks of the half's units; () otherwise
+    halves: tuple[np.ndarray, ...] = ()
 
     @property
     def dtype(self) -> np.dtype:
@@ -61,18 +67,53 @@ def prepare_step(
     b, b_R = params.get("b"), params.get("b_R")
     none = np.empty((0, 0), dtype)
     WW = none
-    if stack and gates != 3:
+    b = np.zeros(gates * H, dtype) if b is None else common.as_c(b, dtype)
+    halves: tuple[np.ndarray, ...] = ()
+    if stack and gates != 3 and (W.shape[0] + H) * gates * H * dtype.itemsize >= _team.TEAM_MIN_BYTES and H >= 2:
+        halves = _halves(np.concatenate([W, W_R]), b, gates, H)
+    elif stack and gates != 3:
         WW = np.concatenate([W, W_R])  # (D+H, G*H)
         W, W_R = WW[: W.shape[0]], WW[W.shape[0] :]
     return StepWeights(
         W,
         W_R,
-        np.zeros(gates * H, dtype) if b is None else common.as_c(b, dtype),
+        b,
         np.zeros(gates * H, dtype) if b_R is None else common.as_c(b_R, dtype),
         common.as_c(W_R[:, : 2 * H], dtype) if gates == 3 else none,
         common.as_c(W_R[:, 2 * H :], dtype) if gates == 3 else none,
         WW,
+        halves,
     )
+
+
+def _halves(WW: np.ndarray, b: np.ndarray, gates: int, H: int) -> tuple[np.ndarray, ...]:
+    """``(WW0, b0, WW1, b1)``: the columns of units ``0:H0`` and ``H0:H`` of each of the ``gates``
+    blocks of ``WW (K, G*H)`` and ``b``, each half contiguous, ``H0 = H // 2``."""
+    H0 = H // 2
+    out = []
+    for units in (slice(0, H0), slice(H0, H)):
+        cols = np.concatenate([np.arange(H)[units] + g * H for g in range(gates)])
+        out += [np.ascontiguousarray(WW[:, cols]), np.ascontiguousarray(b[cols])]
+    return tuple(out)
+
+
+def run_halves(kernel: Any, p: StepWeights, *args: Any) -> Any:
+    """``kernel(*args, WW0, b0, WW1, b1, ctrl, task, use_team, claim_pauses)``, a cell's ``_step_halves``:
+    the second half on the team's worker when ``_team.team`` gives the team, else both halves here.
+    The kernel returns its results and ``join``'s status last; this returns the results."""
+    team = _team.team(p.halves[0].nbytes + p.halves[2].nbytes)
+    if team is None:
+        return kernel(*args, *p.halves, _NO_CTRL, _NO_TASK, False, 0)[:-1]
+    try:
+        *results, status = kernel(*args, *p.halves, team.ctrl, team.task, True, _team.CLAIM_PAUSES)
+    finally:
+        team.lock.release()
+    team.after_step(status)
+    return tuple(results)
+
+
+_NO_CTRL = np.zeros(_team.CONTROL_WORDS, np.int64)
+_NO_TASK = np.zeros(_team.TASK_WORDS, np.int64)
 
 
 def codes(activation: str, recurrent_activation: str) -> tuple[int, int]:

@@ -42,6 +42,7 @@ from rnnlab.kernels._blas import (
     end_steps,
     gemm,
     manages_threads,  # noqa: F401  (the cell contract: True with MKL)
+    one_thread,
     times_t,
     transposed,
 )
@@ -49,6 +50,7 @@ from rnnlab.kernels._math import (
     JIT,
     SIGMOID,
     TANH,
+    act_bias_,
     act_bias_add_,
     act_to,
     activation_code,
@@ -56,7 +58,9 @@ from rnnlab.kernels._math import (
     dact,
     like,
 )
-from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step
+from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step, run_halves
+from rnnlab.kernels._team import LSTM as LSTM_TASK
+from rnnlab.kernels._team import join, post
 
 GATES = 4
 STATES = ("h", "c")
@@ -292,6 +296,8 @@ def step(
     """
     f_code, g_code = codes(activation, recurrent_activation)
     p, x, (h, c) = arguments(x_t, state, params, GATES)
+    if p.halves:  # big weights, packed by prepare as two halves (two cores: _team)
+        return run_halves(_step_halves, p, x, h, c, f_code, g_code)
     return _step(x, h, c, p.W, p.W_R, p.WW, p.b, f_code, g_code)
 
 
@@ -317,3 +323,51 @@ def _step(x, h_prev, c_prev, W, W_R, WW, b, f_code, g_code):
         for j in range(H):
             hn[j] = an[3 * H + j] * hn[j]
     return h, c
+
+
+@njit(inline="always", **JIT)
+def units(xh, WWp, bp, c_prev, j0, a, h, c, f_code, g_code):
+    """Units ``j0 : j0 + Hp`` of one step, from their own columns ``WWp (D+H, 4Hp)`` and ``bp (4Hp,)``
+    (``_stream._halves``): ``a (N, 4Hp) = [X_t H_{t-1}] WWp``, then the gates into those units of
+    ``h`` and ``c`` ``(N, H)``. The same arithmetic as ``_step``."""
+    dot(xh, WWp, a)
+    Hp = a.shape[1] // 4
+    for n in range(a.shape[0]):
+        an = a[n]
+        act_bias_(f_code, an[: 2 * Hp], bp[: 2 * Hp])  # I_t, F_t
+        act_bias_(g_code, an[2 * Hp : 3 * Hp], bp[2 * Hp : 3 * Hp])  # C~_t
+        act_bias_(f_code, an[3 * Hp :], bp[3 * Hp :])  # O_t
+        cn, hn, cp = c[n, j0 : j0 + Hp], h[n, j0 : j0 + Hp], c_prev[n, j0 : j0 + Hp]
+        for j in range(Hp):
+            cn[j] = an[Hp + j] * cp[j] + an[j] * an[2 * Hp + j]
+        act_to(g_code, cn, hn)
+        for j in range(Hp):
+            hn[j] = an[3 * Hp + j] * hn[j]
+
+
+@njit(**JIT)
+def _step_halves(x, h_prev, c_prev, f_code, g_code, WW0, b0, WW1, b1, ctrl, task, use_team, claim_pauses):
+    """``_step`` with the weights in two halves by units: the first computed here, the second by the
+    team's worker when ``use_team`` (else here too). Returns ``(H_t, C_t, status)`` (``_team.join``)."""
+    N, D = x.shape
+    H = h_prev.shape[1]
+    H0 = WW0.shape[1] // 4
+    xh = np.empty((N, D + H), x.dtype)  # [X_t H_{t-1}], read by both halves
+    xh[:, :D] = x
+    xh[:, D:] = h_prev
+    h = np.empty((N, H), x.dtype)
+    c = np.empty((N, H), x.dtype)
+    a0 = np.empty((N, WW0.shape[1]), x.dtype)
+    a1 = np.empty((N, WW1.shape[1]), x.dtype)
+    previous = one_thread()
+    status = 1
+    if use_team:
+        seq = post(ctrl, task, LSTM_TASK, xh, WW1, b1, c_prev, a1, h, c, H0, f_code, g_code)
+        units(xh, WW0, b0, c_prev, 0, a0, h, c, f_code, g_code)
+        status = join(ctrl, seq, claim_pauses)
+    else:
+        units(xh, WW0, b0, c_prev, 0, a0, h, c, f_code, g_code)
+    if status == 1:  # no worker took the second half
+        units(xh, WW1, b1, c_prev, H0, a1, h, c, f_code, g_code)
+    end_steps(previous)
+    return h, c, status
