@@ -101,14 +101,21 @@ def warmup(dtype: np.dtype | type | str = np.float32) -> float:
     """Compile (or load from the disk cache) every kernel of the current backend for ``dtype``.
 
     Runs each cell's forward, backward and step once on a tiny problem, which compiles every
-    option at once (options are runtime flags, not separate compilations). Returns the seconds
-    it took: 0.0 for the ``numpy`` backend, which has nothing to compile.
+    option at once (options are runtime flags, not separate compilations), and the step in two
+    halves of units that big streaming weights take, with the loop of its worker thread
+    (``kernels._team``). Returns the seconds it took: 0.0 for the ``numpy`` backend, which has
+    nothing to compile.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"warmup dtype must be float32 or float64, got {dtype}")
     if get_backend() != "numba":
         return 0.0
+    from numba import types
+
+    from rnnlab.kernels import _worker
+    from rnnlab.kernels._stream import prepare_step
+
     start = time.perf_counter()
     rng = np.random.default_rng(0)
     T, N, D, H = 2, 2, 2, 2
@@ -125,4 +132,7 @@ def warmup(dtype: np.dtype | type | str = np.float32) -> float:
             out, final, cache = cell.forward(x, state, params, **extra)
             cell.backward(out, final, cache)
             cell.step(x[0], state, cell.prepare(params, dtype), **extra)
+            halves = prepare_step(params, dtype, G, pack=True, min_bytes=0)  # run here: weights this small
+            cell.step(x[0], state, halves, **extra)  # never go to the worker
+    _worker.serve.compile((types.int64[::1], types.int64[::1], types.int64))
     return time.perf_counter() - start

@@ -9,14 +9,19 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from rnnlab.kernels import _blas, _stream, _team, lstm, rnn
+from rnnlab.kernels import _blas, _stream, _team, gru, lstm, rnn
 
 from ._parity import Problem, step_through
 
 REAL_MAX_THREADS = _blas.max_threads  # before any fixture replaces it
 REAL_MIN_BYTES = _team.TEAM_MIN_BYTES
-CELLS = {"rnn": rnn, "lstm": lstm}
-ACTIVATIONS = {"rnn": {"activation": "relu"}, "lstm": {"activation": "tanh", "recurrent_activation": "hard_sigmoid"}}
+CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru, "gru_after": gru}  # Problem's variants
+ACTIVATIONS = {
+    "rnn": {"activation": "relu"},
+    "lstm": {"activation": "tanh", "recurrent_activation": "hard_sigmoid"},
+    "gru": {"activation": "tanh", "recurrent_activation": "hard_sigmoid"},
+    "gru_after": {"activation": "tanh", "recurrent_activation": "sigmoid"},
+}
 
 
 @pytest.fixture
@@ -40,6 +45,19 @@ def mkl_two_cores(monkeypatch, halves):
 
 def _problem(kind, dtype=np.float64, N=3, **kw):
     return Problem(kind, dtype=dtype, T=12, N=N, D=5, H=7, **ACTIVATIONS[kind], **kw)
+
+
+def test_gru_halves_keep_w_and_w_r_apart(halves):
+    p = _problem("gru_after")
+    W0, W_R0, b0, b_R0, W1, W_R1, b1, b_R1 = gru.prepare(p.params, np.float64).halves
+    H, H0 = 7, 3
+    for k, (Wk, W_Rk, bk, b_Rk, units) in enumerate(((W0, W_R0, b0, b_R0, slice(0, H0)),
+                                                      (W1, W_R1, b1, b_R1, slice(H0, H)))):  # fmt: skip
+        cols = np.concatenate([np.arange(H)[units] + g * H for g in range(3)])
+        np.testing.assert_array_equal(Wk, p.params["W"][:, cols], err_msg=f"W{k}")
+        np.testing.assert_array_equal(W_Rk, p.params["W_R"][:, cols], err_msg=f"W_R{k}")
+        np.testing.assert_array_equal(bk, p.params["b"][cols], err_msg=f"b{k}")
+        np.testing.assert_array_equal(b_Rk, p.params["b_R"][cols], err_msg=f"b_R{k}")
 
 
 def test_halves_hold_the_gate_blocks_of_their_units():

@@ -6,8 +6,8 @@ weights are packed once by ``prepare`` (C-contiguous, one dtype, zero biases whe
 LSTM: ``[W; W_R]`` stacked; GRU: the recurrent blocks split), each call checks its arguments
 cheaply, and the whole step is one compiled function: one BLAS product ``[X_t H_{t-1}] [W; W_R]``
 (GRU: two, ``reset_after=False``: three) and one fused pass over the units. RNN and LSTM weights of
-``_team.TEAM_MIN_BYTES`` or more are packed as two halves of units instead (``halves``), which
-``run_halves`` runs on two cores.
+``_team.TEAM_MIN_BYTES`` or more are packed as two halves of units instead (``halves``; GRU too),
+which ``run_halves`` runs on two cores.
 
 Shapes: ``N`` batch, ``D`` input features, ``H`` units, ``G`` gate blocks.
 """
@@ -35,8 +35,9 @@ class StepWeights(NamedTuple):
     W_R_rz: np.ndarray  # (H, 2H) GRU's W_R[:, :2H], (0, 0) for the other cells
     W_R_h: np.ndarray  # (H, H) GRU's W_R[:, 2H:], (0, 0) for the other cells
     WW: np.ndarray  # (D+H, G*H) [W; W_R] (W and W_R are views of it): one product per step; or (0, 0)
-    # big stacked weights as two halves by units, for two cores (``_team``): (WW0, b0, WW1, b1),
-    # WWk (D+H, G*Hk) holding the G gate blocks of the half's units; () otherwise
+    # big weights as two halves by units, for two cores (``_team``), each holding the G gate blocks of
+    # the half's units: RNN, LSTM (WW0, b0, WW1, b1), WWk (D+H, G*Hk); GRU (W0, W_R0, b0, b_R0, W1,
+    # W_R1, b1, b_R1), Wk (D, 3Hk), W_Rk (H, 3Hk); () otherwise
     halves: tuple[np.ndarray, ...] = ()
 
     @property
@@ -45,13 +46,19 @@ class StepWeights(NamedTuple):
 
 
 def prepare_step(
-    params: dict[str, np.ndarray] | StepWeights, dtype: np.dtype | type, gates: int, stack: bool = False
+    params: dict[str, np.ndarray] | StepWeights,
+    dtype: np.dtype | type,
+    gates: int,
+    pack: bool = False,
+    min_bytes: int | None = None,
 ) -> StepWeights:
     """``params`` as ``StepWeights`` of ``dtype`` (returned as is when already packed in that dtype).
 
-    ``stack`` stores ``[W; W_R]`` in one array, so that a step makes one product ``[X_t H_{t-1}] WW``
+    ``pack`` (what ``prepare`` does; a plain dict passed to ``step`` is not copied) stores RNN and
+    LSTM weights as ``[W; W_R]`` in one array, so that a step makes one product ``[X_t H_{t-1}] WW``
     instead of two (a third faster for weights of a few MB, which are read from memory at every
-    step); ``prepare`` stacks, a plain dict passed to ``step`` is not copied.
+    step), and weights of ``min_bytes`` (default ``_team.TEAM_MIN_BYTES``) or more, any cell, as two
+    halves of units.
     """
     dtype = np.dtype(dtype)
     if isinstance(params, StepWeights):
@@ -65,22 +72,29 @@ def prepare_step(
     if W_R.shape != (H, gates * H) or W.shape[1] != gates * H:
         raise ValueError(f"expected W (D, {gates}H) and W_R (H, {gates}H), got W {W.shape} and W_R {W_R.shape}")
     b, b_R = params.get("b"), params.get("b_R")
-    none = np.empty((0, 0), dtype)
-    WW = none
     b = np.zeros(gates * H, dtype) if b is None else common.as_c(b, dtype)
-    halves: tuple[np.ndarray, ...] = ()
-    if stack and gates != 3 and (W.shape[0] + H) * gates * H * dtype.itemsize >= _team.TEAM_MIN_BYTES and H >= 2:
-        halves = _halves(np.concatenate([W, W_R]), b, gates, H)
-    elif stack and gates != 3:
+    b_R = np.zeros(gates * H, dtype) if b_R is None else common.as_c(b_R, dtype)
+    none = np.empty((0, 0), dtype)
+    WW, halves = none, ()
+    min_bytes = _team.TEAM_MIN_BYTES if min_bytes is None else min_bytes
+    if pack and (W.shape[0] + H) * gates * H * dtype.itemsize >= min_bytes and H >= 2:
+        if gates == 3:  # GRU: W and W_R apart (R_t multiplies H_{t-1} W_R alone)
+            W0, b0, W1, b1 = _halves(W, b, gates, H)
+            W_R0, b_R0, W_R1, b_R1 = _halves(W_R, b_R, gates, H)
+            halves = (W0, W_R0, b0, b_R0, W1, W_R1, b1, b_R1)
+        else:
+            halves = _halves(np.concatenate([W, W_R]), b, gates, H)
+    elif pack and gates != 3:
         WW = np.concatenate([W, W_R])  # (D+H, G*H)
         W, W_R = WW[: W.shape[0]], WW[W.shape[0] :]
+    rz_h = gates == 3 and not halves  # the GRU's whole step multiplies by W_R's blocks apart
     return StepWeights(
         W,
         W_R,
         b,
-        np.zeros(gates * H, dtype) if b_R is None else common.as_c(b_R, dtype),
-        common.as_c(W_R[:, : 2 * H], dtype) if gates == 3 else none,
-        common.as_c(W_R[:, 2 * H :], dtype) if gates == 3 else none,
+        b_R,
+        common.as_c(W_R[:, : 2 * H], dtype) if rz_h else none,
+        common.as_c(W_R[:, 2 * H :], dtype) if rz_h else none,
         WW,
         halves,
     )
@@ -101,7 +115,7 @@ def run_halves(kernel: Any, p: StepWeights, *args: Any) -> Any:
     """``kernel(*args, WW0, b0, WW1, b1, ctrl, task, use_team, claim_pauses)``, a cell's ``_step_halves``:
     the second half on the team's worker when ``_team.team`` gives the team, else both halves here.
     The kernel returns its results and ``join``'s status last; this returns the results."""
-    team = _team.team(p.halves[0].nbytes + p.halves[2].nbytes)
+    team = _team.team(sum(a.nbytes for a in p.halves))
     if team is None:
         return kernel(*args, *p.halves, _NO_CTRL, _NO_TASK, False, 0)[:-1]
     try:

@@ -48,10 +48,12 @@ CLAIM_PAUSES = 1 << 8  # pause instructions this thread waits for the worker to 
 # the control words (int64), each on its own cache line
 POSTED, CLAIMED, DONE, ASLEEP, DEAD, STOP = (8 * k for k in range(6))
 CONTROL_WORDS = 48
-# the task (int64): what the worker computes, with the addresses of the arrays it reads and writes
-KIND, DTYPE, N_, K_, H_, H0_, F_, G_, XH, WW, B, C_PREV, A, H_OUT, C_OUT = range(15)
-TASK_WORDS = 16
-RNN, LSTM = 0, 1  # KIND
+# the task (int64): what the worker computes (cell, phase, sizes, activation codes) and the addresses
+# of the arrays it reads and writes, from ARRAYS on, in the order of the cell's ``units`` function
+KIND, PHASE, DTYPE, N_, D_, H_, H0_, F_, G_ = range(9)
+ARRAYS = 9
+TASK_WORDS = 24
+RNN, LSTM, GRU_AFTER, GRU_BEFORE = range(4)  # KIND
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,27 +146,24 @@ def as_pointer(typingctx, address, dtype):
 
 
 @njit(inline="always", **JIT)
-def post(ctrl, task, kind, xh, WW1, b1, c_prev, a1, h, c, H0, f_code, g_code):
-    """Describe the second half of a step in ``task`` and publish it. Returns its sequence number.
+def post(ctrl, task, kind, phase, x, H, H0, f_code, g_code, addresses):
+    """Describe the worker's half of a step in ``task`` and publish it. Returns its sequence number.
 
-    ``xh (N, K)`` and ``c_prev`` are read by both halves; ``WW1 (K, G H1)``, ``b1 (G H1,)`` and the
-    work buffer ``a1 (N, G H1)`` are the second half's; ``h`` and ``c`` get units ``H0:H``.
+    ``x (N, D)`` gives the batch, the input width and the dtype; the worker's half is units ``H0:H``;
+    ``addresses`` (``a.ctypes.data`` of each array, a tuple) are the arrays of the cell's ``units``
+    function, which ``_worker`` rebuilds in the same order.
     """
     task[KIND] = kind
-    task[DTYPE] = 0 if xh.itemsize == 4 else 1  # float32 or float64
-    task[N_] = xh.shape[0]
-    task[K_] = xh.shape[1]
-    task[H_] = h.shape[1]
+    task[PHASE] = phase
+    task[DTYPE] = 0 if x.itemsize == 4 else 1  # float32 or float64
+    task[N_] = x.shape[0]
+    task[D_] = x.shape[1]
+    task[H_] = H
     task[H0_] = H0
     task[F_] = f_code
     task[G_] = g_code
-    task[XH] = xh.ctypes.data
-    task[WW] = WW1.ctypes.data
-    task[B] = b1.ctypes.data
-    task[C_PREV] = c_prev.ctypes.data if c_prev.size > 0 else 0
-    task[A] = a1.ctypes.data
-    task[H_OUT] = h.ctypes.data
-    task[C_OUT] = c.ctypes.data if c.size > 0 else 0
+    for k in range(len(addresses)):
+        task[ARRAYS + k] = addresses[k]
     seq = atomic_load(ctrl, POSTED) + 1
     atomic_store(ctrl, POSTED, seq)  # seq_cst: the task's words are visible before it
     return seq

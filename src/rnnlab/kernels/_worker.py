@@ -11,29 +11,26 @@ from __future__ import annotations
 import numpy as np
 from numba import carray, njit
 
-from rnnlab.kernels import lstm, rnn
+from rnnlab.kernels import gru, lstm, rnn
 from rnnlab.kernels._math import JIT
 from rnnlab.kernels._team import (
-    C_OUT,
-    C_PREV,
+    ARRAYS,
     CLAIMED,
+    D_,
     DONE,
     DTYPE,
     F_,
     G_,
+    GRU_AFTER,
     H0_,
     H_,
-    H_OUT,
-    K_,
     KIND,
     LSTM,
     N_,
+    PHASE,
     POSTED,
+    RNN,
     STOP,
-    WW,
-    XH,
-    A,
-    B,
     as_pointer,
     atomic_load,
     atomic_store,
@@ -73,18 +70,33 @@ def run(task):
 
 
 @njit(inline="always", **JIT)
+def _array(task, k, dtype, shape):
+    """Array ``k`` of the task (``_team.post``'s ``addresses[k]``), of ``shape``."""
+    return carray(as_pointer(task[ARRAYS + k], dtype), shape)
+
+
+@njit(inline="always", **JIT)
 def _run(task, dtype):
-    N, K, H, H0 = task[N_], task[K_], task[H_], task[H0_]
-    gates = 4 if task[KIND] == LSTM else 1
-    GH1 = gates * (H - H0)
-    xh = carray(as_pointer(task[XH], dtype), (N, K))
-    WW1 = carray(as_pointer(task[WW], dtype), (K, GH1))
-    b1 = carray(as_pointer(task[B], dtype), (GH1,))
-    a1 = carray(as_pointer(task[A], dtype), (N, GH1))
-    h = carray(as_pointer(task[H_OUT], dtype), (N, H))
-    if task[KIND] == LSTM:
-        c_prev = carray(as_pointer(task[C_PREV], dtype), (N, H))
-        c = carray(as_pointer(task[C_OUT], dtype), (N, H))
-        lstm.units(xh, WW1, b1, c_prev, H0, a1, h, c, task[F_], task[G_])
+    """Rebuild the arrays of the task, in the order of the cell's ``units`` call (see the cell's
+    ``_step_halves``), and run that call on units ``H0:H``."""
+    kind, N, D, H, H0, f_code, g_code = task[KIND], task[N_], task[D_], task[H_], task[H0_], task[F_], task[G_]
+    H1 = H - H0
+    if kind == RNN:  # D is the width of [X_t H_{t-1}]
+        rnn.units(_array(task, 0, dtype, (N, D)), _array(task, 1, dtype, (D, H1)), _array(task, 2, dtype, (H1,)),
+                  H0, _array(task, 3, dtype, (N, H1)), _array(task, 4, dtype, (N, H)), g_code)  # fmt: skip
+    elif kind == LSTM:
+        G = 4 * H1
+        lstm.units(_array(task, 0, dtype, (N, D)), _array(task, 1, dtype, (D, G)), _array(task, 2, dtype, (G,)),
+                   _array(task, 3, dtype, (N, H)), H0, _array(task, 4, dtype, (N, G)), _array(task, 5, dtype, (N, H)),
+                   _array(task, 6, dtype, (N, H)), f_code, g_code)  # fmt: skip
     else:
-        rnn.units(xh, WW1, b1, H0, a1, h, task[G_])
+        G = 3 * H1
+        x, h_prev = _array(task, 0, dtype, (N, D)), _array(task, 1, dtype, (N, H))
+        W1, W_R1, b1 = _array(task, 2, dtype, (D, G)), _array(task, 3, dtype, (H, G)), _array(task, 4, dtype, (G,))
+        if kind == GRU_AFTER:
+            gru.units_after(x, h_prev, W1, W_R1, b1, _array(task, 5, dtype, (G,)), H0, _array(task, 6, dtype, (N, G)),
+                            _array(task, 7, dtype, (N, G)), _array(task, 8, dtype, (N, H)), f_code, g_code)  # fmt: skip
+        else:
+            gru.units_before(task[PHASE], x, h_prev, W1, W_R1, b1, H0, _array(task, 5, dtype, (N, G)),
+                             _array(task, 6, dtype, (N, 2 * H1)), _array(task, 7, dtype, (N, H)),
+                             _array(task, 8, dtype, (N, H)), f_code, g_code)  # fmt: skip

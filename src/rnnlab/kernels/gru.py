@@ -40,11 +40,15 @@ from rnnlab.kernels._blas import (
     end_steps,
     gemm,
     manages_threads,  # noqa: F401  (the cell contract: True with MKL)
+    one_thread,
     times_t,
     transposed,
 )
 from rnnlab.kernels._math import JIT, SIGMOID, TANH, act_, act_bias_add_, activation_code, add_to_, dact, like
-from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step
+from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, run_halves
+from rnnlab.kernels._team import GRU_AFTER as GRU_AFTER_TASK
+from rnnlab.kernels._team import GRU_BEFORE as GRU_BEFORE_TASK
+from rnnlab.kernels._team import join, post
 
 GATES = 3
 STATES = ("h",)
@@ -413,8 +417,9 @@ def backward(
 
 
 def prepare(params: dict[str, np.ndarray], dtype: np.dtype | type = np.float32) -> StepWeights:
-    """Pack ``params`` once for ``step``: contiguous arrays of one dtype, zero biases where absent."""
-    return prepare_step(params, dtype, GATES)
+    """Pack ``params`` once for ``step``: contiguous arrays of one dtype, zero biases where absent
+    (big weights as two halves of units, see ``_team``)."""
+    return prepare_step(params, dtype, GATES, pack=True)
 
 
 def step(
@@ -434,6 +439,9 @@ def step(
     """
     f_code, g_code = codes(activation, recurrent_activation)
     p, x, (h,) = arguments(x_t, state, params, GATES)
+    if p.halves:  # big weights, packed by prepare as two halves (two cores: _team)
+        kernel = _step_halves_after if reset_after else _step_halves_before
+        return run_halves(kernel, p, x, h, f_code, g_code)[:1]
     if reset_after:
         return (_step_after(x, h, p.W, p.W_R, p.b, p.b_R, f_code, g_code),)
     return (_step_before(x, h, p.W, p.W_R_rz, p.W_R_h, p.b, f_code, g_code),)
@@ -483,3 +491,106 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
         act_bias_add_(g_code, an[2 * H :], b[2 * H :], ht[n])
         _update(h_prev[n], an[H : 2 * H], an[2 * H :], h[n])
     return h
+
+
+@njit(**JIT)
+def units_after(x, h_prev, Wp, W_Rp, bp, b_Rp, j0, a, hr, h, f_code, g_code):
+    """``reset_after=True``, units ``j0 : j0 + Hp`` of one step from their own columns ``Wp (D, 3Hp)``,
+    ``W_Rp (H, 3Hp)``, ``bp``, ``b_Rp (3Hp,)``; work arrays ``a``, ``hr (N, 3Hp)``; writes those
+    units of ``h (N, H)``. The arithmetic of ``_step_after``."""
+    dot(x, Wp, a)
+    dot(h_prev, W_Rp, hr)
+    Hp = a.shape[1] // 3
+    for n in range(a.shape[0]):
+        an, hrn = a[n], hr[n]
+        add_to_(hrn, b_Rp)
+        act_bias_add_(f_code, an[: 2 * Hp], bp[: 2 * Hp], hrn[: 2 * Hp])
+        for j in range(Hp):
+            an[2 * Hp + j] = (an[2 * Hp + j] + bp[2 * Hp + j]) + an[j] * hrn[2 * Hp + j]
+        act_(g_code, an[2 * Hp :])
+        _update(h_prev[n, j0 : j0 + Hp], an[Hp : 2 * Hp], an[2 * Hp :], h[n, j0 : j0 + Hp])
+
+
+@njit(**JIT)
+def units_before(phase, x, h_prev, Wp, W_Rp, bp, j0, a, rec, rh, h, f_code, g_code):
+    """``reset_after=False``, units ``j0 : j0 + Hp``, in two phases, since ``H~_t`` needs every unit
+    of ``R_t * H_{t-1}``. Phase 0: ``R_t``, ``Z_t`` of the units into ``a (N, 3Hp)`` and their
+    ``R_t * H_{t-1}`` into ``rh (N, H)``; phase 1 (once both halves wrote ``rh``): ``H~_t`` and
+    ``H_t`` of the units. ``rec (N, 2Hp)`` is work space. The arithmetic of ``_step_before``."""
+    Hp = a.shape[1] // 3
+    if phase == 0:
+        dot(x, Wp, a)
+        dot(h_prev, W_Rp[:, : 2 * Hp], rec)
+        for n in range(a.shape[0]):
+            an = a[n]
+            act_bias_add_(f_code, an[: 2 * Hp], bp[: 2 * Hp], rec[n])
+            rhn, hp = rh[n, j0 : j0 + Hp], h_prev[n, j0 : j0 + Hp]
+            for j in range(Hp):
+                rhn[j] = an[j] * hp[j]
+    else:
+        ht = rec[:, :Hp]  # (R_t * H_{t-1}) W_R^(RH) of the units
+        gemm(rh, W_Rp[:, 2 * Hp :], ht, 0.0, False, False)
+        for n in range(a.shape[0]):
+            an = a[n]
+            act_bias_add_(g_code, an[2 * Hp :], bp[2 * Hp :], ht[n])
+            _update(h_prev[n, j0 : j0 + Hp], an[Hp : 2 * Hp], an[2 * Hp :], h[n, j0 : j0 + Hp])
+
+
+@njit(**JIT)
+def _step_halves_after(x, h_prev, f_code, g_code, W0, W_R0, b0, b_R0, W1, W_R1, b1, b_R1, ctrl, task, use_team,
+                       claim_pauses):
+    """``_step_after`` with the weights in two halves by units, the second on the team's worker
+    when ``use_team`` (see ``lstm._step_halves``). Returns ``(H_t, status)``."""
+    N = x.shape[0]
+    H = h_prev.shape[1]
+    H0 = W0.shape[1] // 3
+    h = np.empty((N, H), x.dtype)
+    a0, hr0 = np.empty((N, W0.shape[1]), x.dtype), np.empty((N, W0.shape[1]), x.dtype)
+    a1, hr1 = np.empty((N, W1.shape[1]), x.dtype), np.empty((N, W1.shape[1]), x.dtype)
+    previous = one_thread()
+    status = 1
+    if use_team:
+        arrays = (x.ctypes.data, h_prev.ctypes.data, W1.ctypes.data, W_R1.ctypes.data, b1.ctypes.data,
+                  b_R1.ctypes.data, a1.ctypes.data, hr1.ctypes.data, h.ctypes.data)  # fmt: skip
+        seq = post(ctrl, task, GRU_AFTER_TASK, 0, x, H, H0, f_code, g_code, arrays)
+        units_after(x, h_prev, W0, W_R0, b0, b_R0, 0, a0, hr0, h, f_code, g_code)
+        status = join(ctrl, seq, claim_pauses)
+    else:
+        units_after(x, h_prev, W0, W_R0, b0, b_R0, 0, a0, hr0, h, f_code, g_code)
+    if status == 1:
+        units_after(x, h_prev, W1, W_R1, b1, b_R1, H0, a1, hr1, h, f_code, g_code)
+    end_steps(previous)
+    return h, status
+
+
+@njit(**JIT)
+def _step_halves_before(x, h_prev, f_code, g_code, W0, W_R0, b0, b_R0, W1, W_R1, b1, b_R1, ctrl, task, use_team,
+                        claim_pauses):
+    """``_step_before`` with the weights in two halves by units: each phase of ``units_before`` on
+    both halves, the second half on the team's worker when ``use_team``. Returns ``(H_t, status)``,
+    the status of the last phase (``_team.join``)."""
+    N = x.shape[0]
+    H = h_prev.shape[1]
+    H0 = W0.shape[1] // 3
+    h = np.empty((N, H), x.dtype)
+    rh = np.empty((N, H), x.dtype)  # R_t * H_{t-1}, both halves' units
+    a0, rec0 = np.empty((N, W0.shape[1]), x.dtype), np.empty((N, 2 * H0), x.dtype)
+    a1, rec1 = np.empty((N, W1.shape[1]), x.dtype), np.empty((N, 2 * (H - H0)), x.dtype)
+    arrays = (x.ctypes.data, h_prev.ctypes.data, W1.ctypes.data, W_R1.ctypes.data, b1.ctypes.data,
+              a1.ctypes.data, rec1.ctypes.data, rh.ctypes.data, h.ctypes.data)  # fmt: skip
+    previous = one_thread()
+    status = 1
+    for phase in range(2):
+        status = 1
+        if use_team:
+            seq = post(ctrl, task, GRU_BEFORE_TASK, phase, x, H, H0, f_code, g_code, arrays)
+            units_before(phase, x, h_prev, W0, W_R0, b0, 0, a0, rec0, rh, h, f_code, g_code)
+            status = join(ctrl, seq, claim_pauses)
+            if status == 2:
+                break
+        else:
+            units_before(phase, x, h_prev, W0, W_R0, b0, 0, a0, rec0, rh, h, f_code, g_code)
+        if status == 1:
+            units_before(phase, x, h_prev, W1, W_R1, b1, H0, a1, rec1, rh, h, f_code, g_code)
+    end_steps(previous)
+    return h, status

@@ -278,7 +278,7 @@ def backward(
 
 def prepare(params: dict[str, np.ndarray], dtype: np.dtype | type = np.float32) -> StepWeights:
     """Pack ``params`` once for ``step``: contiguous arrays of one dtype, a zero bias if there is none."""
-    return prepare_step(params, dtype, GATES, stack=True)
+    return prepare_step(params, dtype, GATES, pack=True)
 
 
 def step(
@@ -325,7 +325,7 @@ def _step(x, h_prev, c_prev, W, W_R, WW, b, f_code, g_code):
     return h, c
 
 
-@njit(inline="always", **JIT)
+@njit(**JIT)
 def units(xh, WWp, bp, c_prev, j0, a, h, c, f_code, g_code):
     """Units ``j0 : j0 + Hp`` of one step, from their own columns ``WWp (D+H, 4Hp)`` and ``bp (4Hp,)``
     (``_stream._halves``): ``a (N, 4Hp) = [X_t H_{t-1}] WWp``, then the gates into those units of
@@ -362,7 +362,9 @@ def _step_halves(x, h_prev, c_prev, f_code, g_code, WW0, b0, WW1, b1, ctrl, task
     previous = one_thread()
     status = 1
     if use_team:
-        seq = post(ctrl, task, LSTM_TASK, xh, WW1, b1, c_prev, a1, h, c, H0, f_code, g_code)
+        arrays = (xh.ctypes.data, WW1.ctypes.data, b1.ctypes.data, c_prev.ctypes.data, a1.ctypes.data,
+                  h.ctypes.data, c.ctypes.data)  # fmt: skip
+        seq = post(ctrl, task, LSTM_TASK, 0, xh, H, H0, f_code, g_code, arrays)
         units(xh, WW0, b0, c_prev, 0, a0, h, c, f_code, g_code)
         status = join(ctrl, seq, claim_pauses)
     else:

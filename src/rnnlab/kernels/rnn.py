@@ -223,7 +223,7 @@ def backward(
 
 def prepare(params: dict[str, np.ndarray], dtype: np.dtype | type = np.float32) -> StepWeights:
     """Pack ``params`` once for ``step``: contiguous arrays of one dtype, a zero bias if there is none."""
-    return prepare_step(params, dtype, GATES, stack=True)
+    return prepare_step(params, dtype, GATES, pack=True)
 
 
 def step(
@@ -258,7 +258,7 @@ def _step(x, h_prev, W, W_R, WW, b, code):
     return h
 
 
-@njit(inline="always", **JIT)
+@njit(**JIT)
 def units(xh, WWp, bp, j0, a, h, code):
     """Units ``j0 : j0 + Hp`` of one step from their own columns ``WWp (D+H, Hp)``, ``bp (Hp,)``:
     ``a (N, Hp) = [X_t H_{t-1}] WWp``, then ``f(a + b)`` into those units of ``h (N, H)``."""
@@ -283,11 +283,11 @@ def _step_halves(x, h_prev, code, WW0, b0, WW1, b1, ctrl, task, use_team, claim_
     h = np.empty((N, H), x.dtype)
     a0 = np.empty((N, WW0.shape[1]), x.dtype)
     a1 = np.empty((N, WW1.shape[1]), x.dtype)
-    none = np.empty((0, 0), x.dtype)
     previous = one_thread()
     status = 1
     if use_team:
-        seq = post(ctrl, task, RNN_TASK, xh, WW1, b1, none, a1, h, none, H0, 0, code)
+        arrays = (xh.ctypes.data, WW1.ctypes.data, b1.ctypes.data, a1.ctypes.data, h.ctypes.data)
+        seq = post(ctrl, task, RNN_TASK, 0, xh, H, H0, 0, code, arrays)
         units(xh, WW0, b0, 0, a0, h, code)
         status = join(ctrl, seq, claim_pauses)
     else:
