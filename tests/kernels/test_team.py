@@ -7,9 +7,10 @@ import time
 
 import numpy as np
 import pytest
+from numba import types
 from threadpoolctl import threadpool_limits
 
-from rnnlab.kernels import _blas, _stream, _team, gru, lstm, rnn
+from rnnlab.kernels import _blas, _stream, _team, _worker, gru, lstm, rnn
 
 from ._parity import Problem, step_through
 
@@ -36,6 +37,7 @@ def mkl_two_cores(monkeypatch, halves):
         pytest.skip("the team runs with MKL only")
     monkeypatch.setattr(_blas, "max_threads", lambda: 2)
     monkeypatch.setattr(_team, "_CPUS", 2)
+    _worker.serve.compile((types.int64[::1], types.int64[::1], types.int64))  # not in the tests' deadlines
     previous = _blas.blas_provider()
     _blas.set_blas("mkl")
     yield _team.team(1 << 40) or pytest.fail("the team should be available")
@@ -200,6 +202,31 @@ def test_a_sleeping_worker_is_woken_by_the_step_that_finds_it_asleep(mkl_two_cor
         assert statuses[0] == 1  # computed here, and the worker woken
         assert 0 in statuses, "the woken worker took no task"
     finally:
+        team.lock.acquire()
+
+
+def test_a_slow_stream_leaves_the_worker_asleep(mkl_two_cores, monkeypatch):
+    """Steps further apart than WAKE_GAP would find the worker asleep again: they do not wake it."""
+    team = mkl_two_cores
+    team.lock.release()
+    try:
+        p, prepared, _ = _step_args(np.float32)
+        monkeypatch.setattr(_team, "SPIN_PAUSES", 1)
+        deadline = time.monotonic() + 20
+        while not team.ctrl[_team.ASLEEP] and time.monotonic() < deadline:
+            lstm.step(p.x[0], p.state, prepared)
+            time.sleep(0.002)
+        assert team.ctrl[_team.ASLEEP] == 1
+        team.wake.clear()
+        for _ in range(3):
+            time.sleep(2 * _team.WAKE_GAP + 0.005)
+            lstm.step(p.x[0], p.state, prepared)
+            assert not team.wake.is_set(), "a step after a long gap woke the worker"
+        lstm.step(p.x[0], p.state, prepared)  # right after the previous one
+        assert team.wake.is_set()
+    finally:
+        monkeypatch.setattr(_team, "SPIN_PAUSES", 1 << 15)
+        team.wake.set()
         team.lock.acquire()
 
 
