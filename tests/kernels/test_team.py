@@ -94,7 +94,7 @@ def test_a_step_in_halves_on_two_threads_gives_the_whole_step(mkl_two_cores, mon
     prepared = module.prepare(p.params, dtype)
     statuses = []
     after_step = mkl_two_cores.after_step
-    monkeypatch.setattr(mkl_two_cores, "after_step", lambda s: (statuses.append(s), after_step(s)))
+    monkeypatch.setattr(mkl_two_cores, "after_step", lambda s, t: (statuses.append(s), after_step(s, t)))
     mkl_two_cores.lock.release()  # the fixture held it
     try:  # until the worker took part in a run (it may be asleep, or the cores busy, at first)
         deadline = time.monotonic() + 20
@@ -176,7 +176,7 @@ def test_a_dead_worker_is_an_error_not_a_hang(halves):
     *_, status = lstm._step_halves(*args, ctrl, task, True, 1 << 60)
     assert status == 2
     with pytest.raises(RuntimeError, match="worker thread stopped"):
-        _team.Team().after_step(status)
+        _team.Team().after_step(status, 0.0)
 
 
 def test_a_sleeping_worker_is_woken_by_the_step_that_finds_it_asleep(mkl_two_cores, monkeypatch):
@@ -195,7 +195,7 @@ def test_a_sleeping_worker_is_woken_by_the_step_that_finds_it_asleep(mkl_two_cor
         monkeypatch.setattr(_team, "SPIN_PAUSES", 1 << 15)
         statuses = []
         after_step = team.after_step
-        monkeypatch.setattr(team, "after_step", lambda s: (statuses.append(s), after_step(s)))
+        monkeypatch.setattr(team, "after_step", lambda s, t: (statuses.append(s), after_step(s, t)))
         deadline = time.monotonic() + 20
         while 0 not in statuses and time.monotonic() < deadline:  # steps until the woken worker answers
             lstm.step(p.x[0], p.state, prepared, activation="tanh", recurrent_activation="hard_sigmoid")
@@ -228,6 +228,21 @@ def test_a_slow_stream_leaves_the_worker_asleep(mkl_two_cores, monkeypatch):
         monkeypatch.setattr(_team, "SPIN_PAUSES", 1 << 15)
         team.wake.set()
         team.lock.acquire()
+
+
+def test_the_gap_is_counted_from_the_end_of_a_step_to_the_start_of_the_next():
+    """A step longer than WAKE_GAP (LSTM, H = 512: 0.35 ms done here) right after another still wakes."""
+    team = _team.Team()  # never started: only its bookkeeping
+    team.ctrl[_team.ASLEEP] = 1
+    team.after_step(1, time.perf_counter())
+    started = time.perf_counter()  # back to back
+    time.sleep(3 * _team.WAKE_GAP)  # a long step
+    team.after_step(1, started)
+    assert team.wake.is_set()
+    team.wake.clear()
+    time.sleep(3 * _team.WAKE_GAP)  # a pause between steps
+    team.after_step(1, time.perf_counter())
+    assert not team.wake.is_set()
 
 
 def test_threads_stepping_at_once_each_get_their_numbers(mkl_two_cores):

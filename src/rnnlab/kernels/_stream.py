@@ -14,6 +14,7 @@ Shapes: ``N`` batch, ``D`` input features, ``H`` units, ``G`` gate blocks.
 
 from __future__ import annotations
 
+import time
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -115,6 +116,7 @@ def run_halves(kernel: Any, p: StepWeights, *args: Any) -> Any:
     """``kernel(*args, WW0, b0, WW1, b1, ctrl, task, use_team, claim_pauses)``, a cell's ``_step_halves``:
     the second half on the team's worker when ``_team.team`` gives the team, else both halves here.
     The kernel returns its results and ``join``'s status last; this returns the results."""
+    started = time.perf_counter()
     team = _team.team(sum(a.nbytes for a in p.halves))
     if team is None:
         return kernel(*args, *p.halves, _NO_CTRL, _NO_TASK, False, 0)[:-1]
@@ -122,7 +124,7 @@ def run_halves(kernel: Any, p: StepWeights, *args: Any) -> Any:
         *results, status = kernel(*args, *p.halves, team.ctrl, team.task, True, _team.CLAIM_PAUSES)
     finally:
         team.lock.release()
-    team.after_step(status)
+    team.after_step(status, started)
     return tuple(results)
 
 

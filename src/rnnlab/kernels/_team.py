@@ -16,8 +16,8 @@ compare-and-swap, by the worker or, when the worker does not claim it within ``C
 (asleep, or not scheduled), by this thread, which then computes both halves itself: a step never
 waits on a worker that is not running. The worker spins for ``SPIN_PAUSES`` (0.3 ms here) after
 its last task and then sleeps on an event. A step that finds it asleep computes both halves, and
-wakes it only when steps come faster than ``WAKE_GAP`` (the previous step ended less than that
-before): a stream slower than that (a sensor at 1 kHz) would find the worker asleep again at every
+wakes it only when steps come faster than ``WAKE_GAP`` (it started less than that after the
+previous step ended): a stream slower than that (a sensor at 1 kHz) would find the worker asleep again at every
 step, and waking it would only burn its spin on the other core.
 
 Used only with MKL (one BLAS thread for each of the two threads, ``_blas.set_local_threads``) when
@@ -250,16 +250,16 @@ class Team:
             _set(ctrl, DEAD, 1)
             raise
 
-    def after_step(self, status: int) -> None:
-        """After each step: wake a sleeping worker for the next steps when this step had to take its
-        half back (``join`` returned 1) and steps come faster than ``WAKE_GAP``. Raises when the
-        worker died (``join`` returned 2)."""
+    def after_step(self, status: int, started: float) -> None:
+        """After each step (``started``: its ``time.perf_counter()`` at the start): wake a sleeping
+        worker for the next steps when this step had to take its half back (``join`` returned 1)
+        and it started less than ``WAKE_GAP`` after the previous step ended. Raises when the worker
+        died (``join`` returned 2)."""
         if status == 2:
             raise RuntimeError("rnnlab's streaming worker thread stopped with an error; see the traceback above")
-        now = time.perf_counter()
-        if status == 1 and self.ctrl[ASLEEP] and now - self.last_step < WAKE_GAP:
+        if status == 1 and self.ctrl[ASLEEP] and started - self.last_step < WAKE_GAP:
             self.wake.set()
-        self.last_step = now
+        self.last_step = time.perf_counter()
 
     def stop(self) -> None:
         _set(self.ctrl, STOP, 1)
