@@ -27,9 +27,10 @@ another thread holds the team, the step computes the two halves one after the ot
 the numbers are those of the whole step up to the order of the sums inside the BLAS products.
 
 Measured here (float32, batch 1, ``benchmarks``' protocol), whole step -> halves: LSTM ``D = H =
-256`` 35 -> 20 us, 512: 206 -> 170 us; GRU 256: 20 -> 17.6 us, 512: 154 -> 119 us; RNN 512:
-20.4 -> 19.9 us. With another process keeping one core busy, the LSTM at 256 took 40 us in halves
-against 34 us whole (the worker is not always running: steps take their half back).
+256`` 35 -> 20 us, 512: 206 -> 170 us; GRU 256: 20 -> 17.6 us, 512: 154 -> 119 us. With another
+process keeping one core busy, the LSTM at 256 took 40 us in halves against 34 us whole (the
+worker is not always running: steps take their half back). The RNN's steps stay whole
+(``_stream.prepare_step`` says why).
 
 Shapes: ``N`` batch, ``K = D + H`` stacked inputs, ``H`` units, ``H0`` units of the first half.
 """
@@ -51,7 +52,7 @@ from numba.extending import intrinsic
 from rnnlab.kernels import _blas
 from rnnlab.kernels._math import JIT
 
-TEAM_MIN_BYTES = 1 << 20  # stacked weights of a step from which the two halves run on two cores
+TEAM_MIN_BYTES = 1 << 20  # weights of a step (LSTM, GRU) from which it runs as two halves on two cores
 SPIN_PAUSES = 1 << 15  # pause instructions the idle worker spins before it sleeps (measured 0.3 ms here)
 CLAIM_PAUSES = 1 << 8  # pause instructions a step waits for the worker to claim its task (2.5-5 us here)
 WAKE_GAP = 300e-6  # seconds between steps below which a step wakes a sleeping worker (about its spin)
@@ -64,7 +65,7 @@ CONTROL_WORDS = 48
 KIND, PHASE, DTYPE, N_, D_, H_, H0_, F_, G_ = range(9)
 ARRAYS = 9
 TASK_WORDS = 24
-RNN, LSTM, GRU_AFTER, GRU_BEFORE = range(4)  # KIND
+LSTM, GRU_AFTER, GRU_BEFORE = range(3)  # KIND
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ _CPUS = os.cpu_count() or 1
 
 
 def team(weight_bytes: int) -> Team | None:
-    """The team for a step with ``weight_bytes`` of stacked weights, started on first use, or None
+    """The team for a step with ``weight_bytes`` of weights, started on first use, or None
     when the step should run on this thread alone (small weights, no MKL, MKL limited to one thread,
     one core, or another thread holds the team: the caller must then ``release`` nothing)."""
     global _team

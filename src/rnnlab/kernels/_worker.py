@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import carray, njit
 
-from rnnlab.kernels import gru, lstm, rnn
+from rnnlab.kernels import gru, lstm
 from rnnlab.kernels._math import JIT
 from rnnlab.kernels._team import (
     ARRAYS,
@@ -29,7 +29,6 @@ from rnnlab.kernels._team import (
     N_,
     PHASE,
     POSTED,
-    RNN,
     STOP,
     as_pointer,
     atomic_load,
@@ -81,10 +80,7 @@ def _run(task, dtype):
     ``_step_halves``), and run that call on units ``H0:H``."""
     kind, N, D, H, H0, f_code, g_code = task[KIND], task[N_], task[D_], task[H_], task[H0_], task[F_], task[G_]
     H1 = H - H0
-    if kind == RNN:  # D is the width of [X_t H_{t-1}]
-        rnn.units(_array(task, 0, dtype, (N, D)), _array(task, 1, dtype, (D, H1)), _array(task, 2, dtype, (H1,)),
-                  H0, _array(task, 3, dtype, (N, H1)), _array(task, 4, dtype, (N, H)), g_code)  # fmt: skip
-    elif kind == LSTM:
+    if kind == LSTM:  # D is the width of [X_t H_{t-1}]
         G = 4 * H1
         lstm.units(_array(task, 0, dtype, (N, D)), _array(task, 1, dtype, (D, G)), _array(task, 2, dtype, (G,)),
                    _array(task, 3, dtype, (N, H)), H0, _array(task, 4, dtype, (N, G)), _array(task, 5, dtype, (N, H)),

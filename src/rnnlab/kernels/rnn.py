@@ -33,14 +33,11 @@ from rnnlab.kernels._blas import (
     end_steps,
     gemm,
     manages_threads,  # noqa: F401  (the cell contract: True with MKL)
-    one_thread,
     times_t,
     transposed,
 )
-from rnnlab.kernels._math import JIT, TANH, act_bias_, act_bias_add_to, activation_code, add_to_, dact
-from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step, run_halves
-from rnnlab.kernels._team import RNN as RNN_TASK
-from rnnlab.kernels._team import join, post
+from rnnlab.kernels._math import JIT, TANH, act_bias_add_to, activation_code, add_to_, dact
+from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step
 
 GATES = 1
 STATES = ("h",)
@@ -241,8 +238,6 @@ def step(
     """
     _, code = codes(activation, "sigmoid")
     p, x, (h,) = arguments(x_t, state, params, GATES)
-    if p.halves:  # big weights, packed by prepare as two halves (two cores: _team)
-        return run_halves(_step_halves, p, x, h, code)[:1]
     return (_step(x, h, p.W, p.W_R, p.WW, p.b, code),)
 
 
@@ -257,42 +252,3 @@ def _step(x, h_prev, W, W_R, WW, b, code):
         act_bias_add_to(code, a[n], b, rec[n], h[n])
     return h
 
-
-@njit(**JIT)
-def units(xh, WWp, bp, j0, a, h, code):
-    """Units ``j0 : j0 + Hp`` of one step from their own columns ``WWp (D+H, Hp)``, ``bp (Hp,)``:
-    ``a (N, Hp) = [X_t H_{t-1}] WWp``, then ``f(a + b)`` into those units of ``h (N, H)``."""
-    dot(xh, WWp, a)
-    Hp = a.shape[1]
-    for n in range(a.shape[0]):
-        an = a[n]
-        act_bias_(code, an, bp)
-        h[n, j0 : j0 + Hp] = an
-
-
-@njit(**JIT)
-def _step_halves(x, h_prev, code, WW0, b0, WW1, b1, ctrl, task, use_team, claim_pauses):
-    """``_step`` with the weights in two halves by units (see ``lstm._step_halves``).
-    Returns ``(H_t, status)``."""
-    N, D = x.shape
-    H = h_prev.shape[1]
-    H0 = WW0.shape[1]
-    xh = np.empty((N, D + H), x.dtype)
-    xh[:, :D] = x
-    xh[:, D:] = h_prev
-    h = np.empty((N, H), x.dtype)
-    a0 = np.empty((N, WW0.shape[1]), x.dtype)
-    a1 = np.empty((N, WW1.shape[1]), x.dtype)
-    previous = one_thread()
-    status = 1
-    if use_team:
-        arrays = (xh.ctypes.data, WW1.ctypes.data, b1.ctypes.data, a1.ctypes.data, h.ctypes.data)
-        seq = post(ctrl, task, RNN_TASK, 0, xh, H, H0, 0, code, arrays)
-        units(xh, WW0, b0, 0, a0, h, code)
-        status = join(ctrl, seq, claim_pauses)
-    else:
-        units(xh, WW0, b0, 0, a0, h, code)
-    if status == 1:
-        units(xh, WW1, b1, H0, a1, h, code)
-    end_steps(previous)
-    return h, status
