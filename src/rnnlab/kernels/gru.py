@@ -449,22 +449,12 @@ def step(
 
 @njit(**JIT)
 def _step_after(x, h_prev, W, W_R, b, b_R, f_code, g_code):
-    """``reset_after=True``: ``x (N, D)``, ``h_prev (N, H)`` -> ``H_t (N, H)``."""
+    """``reset_after=True``: ``x (N, D)``, ``h_prev (N, H)`` -> ``H_t (N, H)``: every unit at once."""
     N = x.shape[0]
-    H = W_R.shape[0]
-    a = np.empty((N, 3 * H), x.dtype)  # X_t W, then [R|Z|H~]
-    dot(x, W, a)
-    hr = np.empty((N, 3 * H), x.dtype)  # H_{t-1} W_R + B_R
-    dot(h_prev, W_R, hr)
-    h = np.empty((N, H), x.dtype)
-    for n in range(N):
-        an, hrn = a[n], hr[n]
-        add_to_(hrn, b_R)
-        act_bias_add_(f_code, an[: 2 * H], b[: 2 * H], hrn[: 2 * H])
-        for j in range(H):
-            an[2 * H + j] = (an[2 * H + j] + b[2 * H + j]) + an[j] * hrn[2 * H + j]
-        act_(g_code, an[2 * H :])
-        _update(h_prev[n], an[H : 2 * H], an[2 * H :], h[n])
+    a = np.empty((N, W.shape[1]), x.dtype)  # X_t W, then [R|Z|H~]
+    hr = np.empty((N, W.shape[1]), x.dtype)  # H_{t-1} W_R + B_R
+    h = np.empty(h_prev.shape, x.dtype)
+    units_after(x, h_prev, W, W_R, b, b_R, 0, a, hr, h, f_code, g_code)
     return h
 
 
