@@ -48,6 +48,25 @@ def make(name, dtype, **kw):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(LAYERS))
 def test_steps_equal_the_full_sequence_forward(name, dtype, backend_name):
+    check_steps(name, dtype, backend_name)
+
+
+@pytest.mark.skipif(not backend.numba_available(), reason="numba is not installed")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", [n for n in LAYERS if not n.startswith("rnn")])
+def test_steps_in_two_halves_of_units_equal_the_full_sequence_forward(name, dtype, monkeypatch):
+    """Big LSTM and GRU weights step in two halves, on two cores with MKL (kernels._team): forced here."""
+    from rnnlab.kernels import _team
+
+    monkeypatch.setattr(_team, "TEAM_MIN_BYTES", 0)
+    calls = []
+    team = _team.team
+    monkeypatch.setattr(_team, "team", lambda nbytes: calls.append(nbytes) or team(nbytes))
+    check_steps(name, dtype, "numba")
+    assert len(calls) == T, "the steps did not run in halves"
+
+
+def check_steps(name, dtype, backend_name):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(N, T, D)).astype(dtype)
     with backend.use_backend(backend_name):
