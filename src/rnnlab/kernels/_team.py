@@ -270,7 +270,7 @@ class Team:
 
 
 _team: Team | None = None
-_CPUS = os.cpu_count() or 1
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # this process's
 
 
 def team(weight_bytes: int) -> Team | None:
