@@ -217,6 +217,7 @@ def test_a_slow_stream_leaves_the_worker_asleep(mkl_two_cores, monkeypatch):
     try:
         p, prepared, _ = _step_args(np.float32)
         monkeypatch.setattr(_team, "SPIN_PAUSES", 1)
+        monkeypatch.setattr(_team, "WAKE_GAP", 0.05)  # wide enough that a preempted test does not flake
         deadline = time.monotonic() + 20
         while not team.ctrl[_team.ASLEEP] and time.monotonic() < deadline:
             lstm.step(p.x[0], p.state, prepared)
@@ -235,8 +236,9 @@ def test_a_slow_stream_leaves_the_worker_asleep(mkl_two_cores, monkeypatch):
         team.lock.acquire()
 
 
-def test_the_gap_is_counted_from_the_end_of_a_step_to_the_start_of_the_next():
+def test_the_gap_is_counted_from_the_end_of_a_step_to_the_start_of_the_next(monkeypatch):
     """A step longer than WAKE_GAP (LSTM, H = 512: 0.35 ms done here) right after another still wakes."""
+    monkeypatch.setattr(_team, "WAKE_GAP", 0.05)  # wide enough that a preempted test does not flake
     team = _team.Team()  # never started: only its bookkeeping
     team.ctrl[_team.ASLEEP] = 1
     team.after_step(1, time.perf_counter())
