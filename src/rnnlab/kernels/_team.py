@@ -10,15 +10,15 @@ computes the first half of a step, a worker thread the second, and each writes i
 over and over take 11.5 us per step together; one thread reading all 2 MB takes 31 us.
 
 The hand-off has to cost well under a microsecond, so it is not a Python queue: the worker runs a
-compiled loop that watches a control word (``_worker.serve``) and this thread posts a task with one atomic
-store (``post``) and waits with another loop (``join``). Each posted task is claimed by a
+compiled loop that watches a control word (``_worker.serve``), and this thread posts a task with one
+atomic store (``post``) and waits with another loop (``join``). Each posted task is claimed by a
 compare-and-swap, by the worker or, when the worker does not claim it within ``CLAIM_PAUSES``
 (asleep, or not scheduled), by this thread, which then computes both halves itself: a step never
 waits on a worker that is not running. The worker spins for ``SPIN_PAUSES`` (0.3 ms here) after
 its last task and then sleeps on an event. A step that finds it asleep computes both halves, and
 wakes it only when steps come faster than ``WAKE_GAP`` (it started less than that after the
-previous step ended): a stream slower than that (a sensor at 1 kHz) would find the worker asleep again at every
-step, and waking it would only burn its spin on the other core.
+previous step ended): a stream slower than that (a sensor at 1 kHz) would find the worker asleep
+again at every step, and waking it would only burn its spin on the other core.
 
 Used only with MKL (one BLAS thread for each of the two threads, ``_blas.set_local_threads``) when
 MKL may use two threads (``threadpoolctl`` limits and ``MKL_NUM_THREADS`` count: limiting BLAS to
@@ -32,7 +32,8 @@ process keeping one core busy, the LSTM at 256 took 40 us in halves against 34 u
 worker is not always running: steps take their half back). The RNN's steps stay whole
 (``_stream.prepare_step`` says why).
 
-Shapes: ``N`` batch, ``K = D + H`` stacked inputs, ``H`` units, ``H0`` units of the first half.
+Shapes: ``N`` batch, ``D`` inputs (the LSTM's halves take ``[X_t H_{t-1}]``, ``D + H`` wide; the
+GRU's take ``X_t`` and ``H_{t-1}`` apart), ``H`` units, ``H0`` units of the first half.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Kept apart from ``_team`` because it calls into the cell modules, which import ``_team``.
 
-Shapes: ``N`` batch, ``K = D + H`` stacked inputs, ``H`` units, ``H0`` units of the first half,
-``H1 = H - H0`` of the second, the worker's.
+Shapes: ``N`` batch, ``D`` the width of the first operand (LSTM: ``[X_t H_{t-1}]``, GRU: ``X_t``),
+``H`` units, ``H0`` units of the first half, ``H1 = H - H0`` of the second, the worker's.
 """
 
 from __future__ import annotations
