@@ -235,6 +235,9 @@ class Team:
     def start(self) -> None:
         from rnnlab.kernels import _worker  # the cells' halves (it imports the cell modules)
 
+        # compiled (or loaded from the disk cache) here, before the thread starts: a worker compiling
+        # on its own would hold the GIL for seconds while the steps wait for it between calls
+        _worker.serve.compile((types.int64[::1], types.int64[::1], types.int64))
         self.thread = threading.Thread(target=self._loop, args=(_worker.serve,), name="rnnlab-step", daemon=True)
         self.thread.start()
 
