@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,3 +37,21 @@ def numerical_grad(f: Callable[[], float], a: np.ndarray, eps: float = 1e-6) -> 
         a[idx] = old
         g[idx] = (up - down) / (2 * eps)
     return g
+
+
+def run_forked(target: Callable[[Any], None], timeout: float) -> tuple[bool, int | None, Any]:
+    """Run ``target(queue)`` in a forked child: ``(hung, exitcode, what it put on the queue)``.
+
+    A child still alive after ``timeout`` seconds is killed and reported hung (its result is None).
+    """
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=target, args=(queue,))
+    child.start()
+    child.join(timeout=timeout)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+        child.join()
+    result = None if hung or child.exitcode != 0 else queue.get(timeout=5)
+    return hung, child.exitcode, result

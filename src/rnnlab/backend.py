@@ -111,8 +111,6 @@ def warmup(dtype: np.dtype | type | str = np.float32) -> float:
         raise ValueError(f"warmup dtype must be float32 or float64, got {dtype}")
     if get_backend() != "numba":
         return 0.0
-    from numba import types
-
     from rnnlab.kernels import _worker
     from rnnlab.kernels._stream import prepare_step
 
@@ -134,5 +132,5 @@ def warmup(dtype: np.dtype | type | str = np.float32) -> float:
             cell.step(x[0], state, cell.prepare(params, dtype), **extra)
             halves = prepare_step(params, dtype, G, pack=True, min_bytes=0)  # run here: weights this small
             cell.step(x[0], state, halves, **extra)  # never go to the worker
-    _worker.serve.compile((types.int64[::1], types.int64[::1], types.int64))
+    _worker.compile_serve()
     return time.perf_counter() - start

@@ -5,6 +5,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from rnnlab.kernels import _blas, _split
+from tests.helpers import run_forked
 
 from ._parity import VARIANTS, Problem
 
@@ -86,16 +87,7 @@ def _split_in_child(queue):
 
 def test_a_forked_child_runs_parts_on_a_pool_of_its_own(mkl_two_cores):
     """The parent's pool threads do not survive a fork; the child must not wait for them."""
-    import multiprocessing
-
     assert _split.run(lambda k: k, [(1,), (2,)]) == [1, 2]  # the parent's pool exists now
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    child = context.Process(target=_split_in_child, args=(queue,))
-    child.start()
-    child.join(timeout=30)
-    hung = child.is_alive()
-    if hung:
-        child.kill()
-    assert not hung and child.exitcode == 0, "the child hung or failed"
-    assert queue.get(timeout=5) == [10, 20]
+    hung, exitcode, result = run_forked(_split_in_child, timeout=30)
+    assert not hung and exitcode == 0, "the child hung or failed"
+    assert result == [10, 20]

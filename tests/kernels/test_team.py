@@ -1,16 +1,15 @@
 """``rnnlab.kernels._team``: a prepared streaming step split in two halves of units, the second on a
 worker thread, gives the numbers of the whole step, and never waits on a worker that is not there."""
 
-import multiprocessing
 import threading
 import time
 
 import numpy as np
 import pytest
-from numba import types
 from threadpoolctl import threadpool_limits
 
 from rnnlab.kernels import _blas, _stream, _team, _worker, gru, lstm, rnn
+from tests.helpers import run_forked
 
 from ._parity import Problem, step_through
 
@@ -36,7 +35,7 @@ def mkl_two_cores(monkeypatch, halves):
         pytest.skip("the team runs with MKL only")
     monkeypatch.setattr(_blas, "max_threads", lambda: 2)
     monkeypatch.setattr(_team, "_CPUS", 2)
-    _worker.serve.compile((types.int64[::1], types.int64[::1], types.int64))  # not in the tests' deadlines
+    _worker.compile_serve()  # not in the tests' deadlines
     previous = _blas.blas_provider()
     _blas.set_blas("mkl")
     yield _team.team(1 << 40) or pytest.fail("the team should be available")
@@ -284,15 +283,8 @@ def test_a_forked_child_starts_a_team_of_its_own(mkl_two_cores):
     mkl_two_cores.lock.release()
     try:
         expected = float(step_through(lstm, p, prepared)[0].sum())  # the parent's worker runs now
-        context = multiprocessing.get_context("fork")
-        queue = context.Queue()
-        child = context.Process(target=_step_in_child, args=(queue,))
-        child.start()
-        child.join(timeout=60)
-        hung = child.is_alive()
-        if hung:
-            child.kill()
+        hung, exitcode, result = run_forked(_step_in_child, timeout=60)
     finally:
         mkl_two_cores.lock.acquire()
-    assert not hung and child.exitcode == 0, "the child hung or failed"
-    assert queue.get(timeout=5) == pytest.approx(expected, rel=1e-12)
+    assert not hung and exitcode == 0, "the child hung or failed"
+    assert result == pytest.approx(expected, rel=1e-12)

@@ -2,7 +2,7 @@
 
 A batch-1 step reads all of its weights once (``[X_t H_{t-1}] [W; W_R]``) and does little else, so
 its speed is the speed at which one core reads them. An L2 cache here holds 2 MB per core: the LSTM
-with ``H = 256`` (2 MB of float32 weights) spills it and a step took 32 us, while half of those
+with ``H = 256`` (2 MB of float32 weights) spills it and a whole step took 35 us, while half of those
 weights on each of two cores stays in each core's cache. ``prepare`` then packs the weights as two
 halves by units (``halves``: the ``[i|f|c~|o]`` columns of units ``0:H0`` and ``H0:H``); this thread
 computes the first half of a step, a worker thread the second, and each writes its units of
@@ -237,7 +237,7 @@ class Team:
 
         # compiled (or loaded from the disk cache) here, before the thread starts: a worker compiling
         # on its own would hold the GIL for seconds while the steps wait for it between calls
-        _worker.serve.compile((types.int64[::1], types.int64[::1], types.int64))
+        _worker.compile_serve()
         self.thread = threading.Thread(target=self._loop, args=(_worker.serve,), name="rnnlab-step", daemon=True)
         self.thread.start()
 

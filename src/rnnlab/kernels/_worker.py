@@ -9,7 +9,7 @@ Shapes: ``N`` batch, ``D`` the width of the first operand (LSTM: ``[X_t H_{t-1}]
 from __future__ import annotations
 
 import numpy as np
-from numba import carray, njit
+from numba import carray, njit, types
 
 from rnnlab.kernels import gru, lstm
 from rnnlab.kernels._math import JIT
@@ -36,6 +36,11 @@ from rnnlab.kernels._team import (
     compare_swap,
     pause,
 )
+
+
+def compile_serve() -> None:
+    """Compile ``serve`` (or load it from the disk cache) for the team's arrays, before any thread runs it."""
+    serve.compile((types.int64[::1], types.int64[::1], types.int64))
 
 
 @njit(**JIT)

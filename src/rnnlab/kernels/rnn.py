@@ -251,4 +251,3 @@ def _step(x, h_prev, W, W_R, WW, b, code):
     for n in range(h.shape[0]):
         act_bias_add_to(code, a[n], b, rec[n], h[n])
     return h
-
