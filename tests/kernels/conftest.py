@@ -2,7 +2,9 @@
 installed, MKL with whole batches and MKL with every batch of two or more rows split into parts on
 threads (``rnnlab.kernels._split``, which otherwise splits only batches with enough work) and every
 prepared streaming step split in two halves of units, the second on the team's worker thread
-(``rnnlab.kernels._team``, which otherwise takes only weights of a megabyte or more)."""
+(``rnnlab.kernels._team``, which otherwise takes only weights of a megabyte or more), and the
+weights of every per-step product packed (``_blas.pack``, otherwise only for products of
+``PACK_MIN_WORK`` or more; plain ``mkl`` keeps that threshold, so both ways are tested)."""
 
 import pytest
 
@@ -22,7 +24,10 @@ def blas_provider(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr(_split.os, "cpu_count", lambda: 2)
         monkeypatch.setattr(_team, "TEAM_MIN_BYTES", 0)
         monkeypatch.setattr(_team, "_CPUS", 2)
+        packing = _blas.set_pack_min_work(0)
     previous = _blas.blas_provider()
     _blas.set_blas(provider)
     yield provider
     _blas.set_blas(previous)
+    if request.param.endswith("-split"):
+        _blas.set_pack_min_work(packing)

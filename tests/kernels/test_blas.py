@@ -121,3 +121,53 @@ def test_only_mkl_kernels_choose_their_own_threads(blas_provider):
     assert threads.for_cell(cells.lstm, 32, 64, 4) is not None
     limit = threads.for_cell(kernels.lstm, 32, 64, 4)
     assert (type(limit).__name__ == "nullcontext") == (blas_provider == "mkl")
+
+
+@njit
+def _times_packed(a, W, trans, out):
+    """``out = a @ op(W)`` through ``operand``/``times``; returns how many elements were packed."""
+    op = _blas.operand(W, trans, a.shape[0])
+    _blas.times(a, op, W, trans, out)
+    return op[0].size
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("m", "n", "k"), [(5, 7, 3), (1, 8, 6), (6, 1, 4), (16, 96, 32), (3, 0, 4)])
+@pytest.mark.parametrize("trans", [False, True])
+@pytest.mark.parametrize("strided", [False, True])
+@pytest.mark.parametrize("threshold", [0, 1 << 62], ids=["pack", "plain"])
+def test_packed_products_match_numpy(blas_provider, dtype, m, n, k, trans, strided, threshold):
+    """Packed (MKL, above the threshold) or not, ``times`` gives ``a @ op(W)``, ``W`` possibly a
+    column block of a wider matrix as the GRU's blocks of ``W_R`` are."""
+    rng = np.random.default_rng(m * 100 + n * 10 + k)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    W = _operand(rng, *((n, k) if trans else (k, n)), dtype, strided)
+    expected = a.astype(np.float64) @ (W.T if trans else W).astype(np.float64)
+    previous = _blas.set_pack_min_work(threshold)
+    try:
+        out = np.full((m, n), np.nan, dtype)
+        packed = _times_packed(a, W, trans, out)
+    finally:
+        _blas.set_pack_min_work(previous)
+    assert (packed > 0) == (blas_provider == "mkl" and threshold == 0 and m * n * k > 0)
+    if out.size:
+        err = np.max(np.abs(out - expected)) / np.max(np.abs(expected))
+        assert err < RTOL[dtype], f"{blas_provider}: relative error {err:.2e}"
+
+
+@njit
+def _packed_start(W, m):
+    return _blas.pack(W, False, m).ctypes.data
+
+
+def test_packed_weights_start_on_a_cache_line():
+    if _blas.mkl_library() is None:
+        pytest.skip("MKL is not installed")
+    previous_provider, previous = _blas.blas_provider(), _blas.set_pack_min_work(0)
+    try:
+        _blas.set_blas("mkl")
+        starts = [_packed_start(np.ones((k, 3 * k), np.float32), 4) for k in (3, 5, 17, 64)]
+    finally:
+        _blas.set_blas(previous_provider)
+        _blas.set_pack_min_work(previous)
+    assert all(s % _blas.PACK_ALIGN == 0 for s in starts), starts

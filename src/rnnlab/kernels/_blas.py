@@ -18,6 +18,10 @@ provider   library
 1.1-1.5x faster than OpenBLAS's ((64, 128) x (128, 512): 61 us against 78 us), its one-row products
 (streaming, batch 1) up to 4x ((1, 512) x (512, 2048): 152 us against 607 us).
 
+The per-step products multiply by the same ``W_R`` (or ``W_R^T``) at every step; with MKL,
+``operand`` packs it once per call into MKL's internal layout (``?gemm_pack``) and ``times`` runs
+each step's product on the packed copy (``?gemm_compute``), which MKL otherwise redoes at every call.
+
 The compiled code does not name the library: each call loads the address of ``sgemm``/``dgemm``
 from a small table (the symbol ``rnnlab_gemm_table``, registered with LLVM at import; it also holds
 the provider's ``TRANSPOSE_FLAG_WORK`` and its per-thread thread setting) and calls through it.
@@ -57,9 +61,11 @@ SMALL_CALL_WORK = 1 << 27
 
 PROVIDERS = ("mkl", "scipy")
 _TABLE_SYMBOL = "rnnlab_gemm_table"
-# [sgemm, dgemm, TRANSPOSE_FLAG_WORK, set_threads_local or NULL] of the provider in use; read by
-# every compiled call
-_table = (ctypes.c_void_p * 4)()
+# [sgemm, dgemm, TRANSPOSE_FLAG_WORK, set_threads_local or NULL, then the packed products (NULL
+# without MKL): s/d gemm_pack_get_size, s/d gemm_pack, s/d gemm_compute, then PACK_MIN_WORK] of the
+# provider in use; read by every compiled call
+_table = (ctypes.c_void_p * 11)()
+_PACK_NAMES = tuple(f"cblas_{t}gemm_{op}" for op in ("pack_get_size", "pack", "compute") for t in "sd")
 llvm.add_symbol(_TABLE_SYMBOL, ctypes.addressof(_table))
 _provider = ""
 _libraries: dict[str, ctypes.CDLL] = {}  # loaded once, kept alive
@@ -79,7 +85,7 @@ def mkl_library() -> Path | None:
     return None
 
 
-def _mkl_addresses() -> tuple[int, int, int]:
+def _mkl_addresses() -> tuple[int, ...]:
     path = mkl_library()
     if path is None:
         raise ImportError("MKL is not installed: `pip install mkl` (or the extra `rnnlab[mkl]`)")
@@ -92,11 +98,11 @@ def _mkl_addresses() -> tuple[int, int, int]:
             lib.MKL_Set_Threading_Layer(1)  # MKL_THREADING_SEQUENTIAL, rather than a fatal error at first use
         _libraries["mkl"] = lib
     lib = _libraries["mkl"]
-    names = ("sgemm_", "dgemm_", "MKL_Set_Num_Threads_Local")
+    names = ("sgemm_", "dgemm_", "MKL_Set_Num_Threads_Local", *_PACK_NAMES)
     return tuple(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names)
 
 
-def _scipy_addresses() -> tuple[int, int, int]:
+def _scipy_addresses() -> tuple[int, ...]:
     from scipy.linalg import cython_blas
 
     get_name = ctypes.pythonapi.PyCapsule_GetName
@@ -104,7 +110,7 @@ def _scipy_addresses() -> tuple[int, int, int]:
     get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
     get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
     capsules = cython_blas.__pyx_capi__
-    return (*(get_pointer(capsules[n], get_name(capsules[n])) for n in ("sgemm", "dgemm")), 0)
+    return (*(get_pointer(capsules[n], get_name(capsules[n])) for n in ("sgemm", "dgemm")), 0, *(0,) * len(_PACK_NAMES))
 
 
 def set_blas(name: str = "auto") -> str:
@@ -123,7 +129,8 @@ def set_blas(name: str = "auto") -> str:
             addresses, name = _scipy_addresses(), "scipy"
     else:
         addresses = _mkl_addresses() if name == "mkl" else _scipy_addresses()
-    _table[0], _table[1], _table[3] = addresses
+    _table[0], _table[1], _table[3] = addresses[:3]
+    _table[4:10] = addresses[3:]
     _table[2] = TRANSPOSE_FLAG_WORK[name]
     _provider = name
     return name
@@ -356,6 +363,166 @@ def times_t(a, W, WT, out):
         gemm(a, WT, out, 0.0, False, False)
     else:
         gemm(a, W, out, 0.0, False, True)
+
+
+# CBLAS constants of the packed products
+_ROW_MAJOR, _NO_TRANS, _TRANS, _B_MATRIX, _PACKED = 101, 111, 112, 162, 151
+PACK_ALIGN = 64  # bytes: the packed buffer starts on a cache line
+# multiply-adds of one product (m k n) from which ``pack`` packs; below it MKL's plain call is as fast
+# or faster (measured in a compiled loop, one thread, float32: (8, 128) x (128, 128) 1.55 us plain,
+# 2.14 us packed; (16, 64) x (64, 256) 3.50 and 3.66 us; (16, 128) x (128, 512) 12.6 and 12.5 us).
+# Read at call time (``set_pack_min_work``: the tests pack every product).
+PACK_MIN_WORK = 1 << 20
+
+
+def set_pack_min_work(work: int) -> int:
+    """Pack the per-step weights of products of at least ``work`` multiply-adds (``pack``); returns the
+    previous threshold."""
+    previous = int(_table[10] or 0)
+    _table[10] = max(int(work), 0)
+    return previous
+
+
+set_pack_min_work(PACK_MIN_WORK)
+
+
+@intrinsic
+def _pack_work(typingctx):
+    """The packing threshold, read from ``_table`` at call time."""
+
+    def codegen(context, builder, signature, args):
+        return builder.ptrtoint(builder.load(_table_entry(builder, 10)), context.get_value_type(types.intp))
+
+    return types.intp(), codegen
+
+
+def _pack_function(builder, dtype, op, ret, args):
+    """Entry ``op`` (0 get_size, 1 pack, 2 compute) of the packed products for ``dtype``, as a function
+    pointer of type ``ret(args)``, and whether it is NULL (no packed products: SciPy's OpenBLAS)."""
+    index = 4 + 2 * op + (0 if dtype == types.float32 else 1)
+    address = builder.load(_table_entry(builder, index))
+    fn = builder.bitcast(address, ir.FunctionType(ret, args).as_pointer())
+    return fn, cgutils.is_null(builder, address)
+
+
+@intrinsic
+def _pack_bytes(typingctx, W, m, n, k):
+    """``cblas_?gemm_pack_get_size(CblasBMatrix, m, n, k)``: bytes of ``op(W) (k, n)`` packed for
+    products with ``m`` rows; 0 when the provider has no packed products."""
+    if not isinstance(W, types.Array) or W.dtype not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        int32, int64 = ir.IntType(32), ir.IntType(64)
+        fn, null = _pack_function(builder, W.dtype, 0, int64, [int32] * 4)
+        result = cgutils.alloca_once_value(builder, int64(0))
+        with builder.if_then(builder.not_(null)):
+            sizes = zip(args[1:], signature.args[1:], strict=True)
+            counts = [context.cast(builder, v, t, types.int32) for v, t in sizes]
+            builder.store(builder.call(fn, [int32(_B_MATRIX), *counts]), result)
+        return builder.load(result)
+
+    return types.int64(W, m, n, k), codegen
+
+
+@intrinsic
+def _pack_into(typingctx, trans, m, n, k, W, ld, dest):
+    """``cblas_?gemm_pack(CblasRowMajor, CblasBMatrix, op, m, n, k, 1, W, ld, dest)``."""
+    if not (isinstance(W, types.Array) and isinstance(dest, types.Array) and W.dtype == dest.dtype):
+        return None
+
+    def codegen(context, builder, signature, args):
+        int32, voidp = ir.IntType(32), ir.IntType(8).as_pointer()
+        real = context.get_value_type(W.dtype)
+        fn, _ = _pack_function(builder, W.dtype, 1, ir.VoidType(), [int32] * 6 + [real, voidp, int32, voidp])
+        trans_ = builder.select(context.cast(builder, args[0], signature.args[0], types.boolean),
+                                int32(_TRANS), int32(_NO_TRANS))  # fmt: skip
+        counts = [context.cast(builder, args[i], signature.args[i], types.int32) for i in (1, 2, 3)]
+        data = [builder.bitcast(context.make_array(signature.args[i])(context, builder, args[i]).data, voidp)
+                for i in (4, 6)]  # fmt: skip
+        ld_ = context.cast(builder, args[5], signature.args[5], types.int32)
+        one = context.get_constant(W.dtype, 1.0)
+        builder.call(fn, [int32(_ROW_MAJOR), int32(_B_MATRIX), trans_, *counts, one, data[0], ld_, data[1]])
+        return context.get_dummy_value()
+
+    return types.void(trans, m, n, k, W, ld, dest), codegen
+
+
+@intrinsic
+def _compute(typingctx, m, n, k, a, lda, packed, beta, c, ldc):
+    """``cblas_?gemm_compute(CblasRowMajor, NoTrans, CblasPacked, m, n, k, a, lda, packed, 0, beta, c, ldc)``."""
+    arrays = (a, packed, c)
+    if not all(isinstance(t, types.Array) for t in arrays) or not (a.dtype == packed.dtype == c.dtype):
+        return None
+
+    def codegen(context, builder, signature, args):
+        int32, voidp = ir.IntType(32), ir.IntType(8).as_pointer()
+        real = context.get_value_type(a.dtype)
+        argtypes = [int32] * 6 + [voidp, int32, voidp, int32, real, voidp, int32]
+        fn, _ = _pack_function(builder, a.dtype, 2, ir.VoidType(), argtypes)
+
+        def count(i):
+            return context.cast(builder, args[i], signature.args[i], types.int32)
+
+        def data(i):
+            return builder.bitcast(context.make_array(signature.args[i])(context, builder, args[i]).data, voidp)
+
+        beta_ = context.cast(builder, args[6], signature.args[6], a.dtype)
+        builder.call(fn, [int32(_ROW_MAJOR), int32(_NO_TRANS), int32(_PACKED), count(0), count(1), count(2),
+                          data(3), count(4), data(5), int32(0), beta_, data(7), count(8)])  # fmt: skip
+        return context.get_dummy_value()
+
+    return types.void(m, n, k, a, lda, packed, beta, c, ldc), codegen
+
+
+@njit(inline="always", **JIT)
+def pack(W, trans, m):
+    """``op(W)`` (``W.T`` when ``trans``) in MKL's packed form, for per-step products ``(m, k) @ op(W)``.
+
+    A loop that multiplies by the same weights at every step otherwise pays, at every call, for
+    MKL copying them into its internal layout. Measured here in a compiled loop (MKL, one thread,
+    float32, per product; plain ``^T`` is the product with the transposed copy of ``transposed``):
+    (64, 512) x (512, 2048) 848 -> 760 us, (64, 2048) x (512, 2048)^T 950 -> 786 us,
+    (16, 256) x (256, 768) 36.4 -> 32.7 us, (32, 128) x (128, 512) 24.8 -> 22.6 us. Small products
+    gain nothing or lose (``PACK_MIN_WORK``). Returns an empty array when packing does not pay or the
+    provider has no packed products (SciPy's OpenBLAS); ``times`` then multiplies by ``W`` itself.
+    The packed matrix must not move: keep the returned array as it is. Pack with the thread setting
+    of the products (after ``begin_steps``), as MKL advises.
+    """
+    k = W.shape[1] if trans else W.shape[0]
+    n = W.shape[0] if trans else W.shape[1]
+    size = _pack_bytes(W, m, n, k) if m > 0 and n > 0 and k > 0 and m * n * k >= _pack_work() else 0
+    if size == 0:
+        return np.empty(0, W.dtype)
+    buf = np.empty((size + PACK_ALIGN) // W.itemsize + 1, W.dtype)
+    start = (-buf.ctypes.data % PACK_ALIGN) // W.itemsize
+    dest = buf[start:]
+    _pack_into(trans, m, n, k, W, _leading(W), dest)
+    return dest
+
+
+@njit(inline="always", **JIT)
+def operand(W, trans, m):
+    """``op(W)`` ready for ``m``-row per-step products: ``(packed, copy)``, ``packed`` from ``pack``
+    (MKL), else ``copy`` = ``transposed(W, m)`` when ``trans`` (SciPy), else two empty arrays."""
+    P = pack(W, trans, m)
+    if P.size > 0 or not trans:
+        return P, np.empty((0, 0), W.dtype)
+    return P, transposed(W, m)
+
+
+@njit(inline="always", **JIT)
+def times(a, op, W, trans, out):
+    """``out = a @ op(W)`` with ``op = operand(W, trans, a.shape[0])``."""
+    P, WT = op
+    if P.size > 0:
+        n = W.shape[0] if trans else W.shape[1]
+        if a.shape[0] > 0 and n > 0:
+            _compute(a.shape[0], n, a.shape[1], a, _leading(a), P, 0.0, out, _leading(out))
+    elif trans:
+        times_t(a, W, WT, out)
+    else:
+        dot(a, W, out)
 
 
 set_blas("auto")

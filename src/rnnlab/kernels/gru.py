@@ -41,8 +41,8 @@ from rnnlab.kernels._blas import (
     gemm,
     manages_threads,  # noqa: F401  (the cell contract: True with MKL)
     one_thread,
-    times_t,
-    transposed,
+    operand,
+    times,
 )
 from rnnlab.kernels._math import JIT, SIGMOID, TANH, act_, act_bias_add_, activation_code, add_to_, dact, like
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, run_halves
@@ -78,18 +78,19 @@ def _forward_before(A, b, W_R_rz, W_R_h, Hs, RH, out, mask, has_mask, rdrop, has
     H = G3 // 3
     rec_rz = np.empty((N, 2 * H), A.dtype)  # H_{t-1} W_R^(RZ)
     rec_h = np.empty((N, H), A.dtype)  # (R_t * H_{t-1}) W_R^(RH)
+    W_R_rzp, W_R_hp = operand(W_R_rz, False, N), operand(W_R_h, False, N)  # packed once for the T steps
     hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
     if has_rdrop:
         _rdrop_rows(Hs[0], rdrop, hd)
     for t in range(T):
         h_in = hd if has_rdrop else Hs[t]
-        dot(h_in, W_R_rz, rec_rz)
+        times(h_in, W_R_rzp, W_R_rz, False, rec_rz)
         for n in range(N):
             a, hn, rh = A[t, n], h_in[n], RH[t, n]
             act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], rec_rz[n])  # R_t, Z_t
             for j in range(H):
                 rh[j] = a[j] * hn[j]
-        dot(RH[t], W_R_h, rec_h)
+        times(RH[t], W_R_hp, W_R_h, False, rec_h)
         for n in range(N):
             a, h = A[t, n], Hs[t + 1, n]
             act_bias_add_(g_code, a[2 * H :], b[2 * H :], rec_h[n])  # H~_t
@@ -111,10 +112,11 @@ def _forward_after(A, b, W_R, b_R, Hs, HR, out, mask, has_mask, rdrop, has_rdrop
     T, N, G3 = A.shape
     H = G3 // 3
     hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
+    W_Rp = operand(W_R, False, N)  # packed once for the T products
     if has_rdrop:
         _rdrop_rows(Hs[0], rdrop, hd)
     for t in range(T):
-        dot(hd if has_rdrop else Hs[t], W_R, HR[t])
+        times(hd if has_rdrop else Hs[t], W_Rp, W_R, False, HR[t])
         for n in range(N):
             a, hr, h = A[t, n], HR[t, n], Hs[t + 1, n]
             add_to_(hr, b_R)
@@ -183,12 +185,14 @@ def _total(dh, dout, has_dout, t, n, dh_t):
 
 
 @njit(**JIT)
-def _steps_before(lo, hi, A, Hs, W_R, W_RT, dA, dout, has_dout, dh, dh_t, drh, dh_in, db, options, codes, truncate):
+def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, dh, dh_t, drh, dh_in, db, options, codes, truncate):
     """``reset_after=False``: BPTT through steps ``hi-1 .. lo``, gate gradients into ``dA[t - lo]``.
 
-    Two products per step on column blocks of ``W_R`` (no copies): ``d(R*H) = dA^(h) W_R^(RH)^T``,
-    then ``[dA^(r) dA^(z)] W_R^(RZ)^T``.
+    Two products per step on column blocks of ``W_R``: ``d(R*H) = dA^(h) W_R^(RH)^T``, then
+    ``[dA^(r) dA^(z)] W_R^(RZ)^T``; ``ops`` holds the two blocks' transposes ready for them
+    (``_blas.operand``).
     """
+    op_rz, op_h = ops
     mask, has_mask, rdrop, has_rdrop = options
     f_code, g_code = codes
     N = dh.shape[0]
@@ -205,7 +209,7 @@ def _steps_before(lo, hi, A, Hs, W_R, W_RT, dA, dout, has_dout, dh, dh_t, drh, d
                 _gate_grads(A[t, n], Hs[t, n], dh_t[n], dA_t[n], SIGMOID, TANH)
             else:
                 _gate_grads(A[t, n], Hs[t, n], dh_t[n], dA_t[n], f_code, g_code)
-        times_t(dA_t[:, 2 * H :], W_R[:, 2 * H :], W_RT[2 * H :], drh)  # gradient of R_t * H_{t-1}
+        times(dA_t[:, 2 * H :], op_h, W_R[:, 2 * H :], True, drh)  # gradient of R_t * H_{t-1}
         for n in range(N):
             if has_mask and not mask[t, n]:
                 continue
@@ -221,7 +225,7 @@ def _steps_before(lo, hi, A, Hs, W_R, W_RT, dA, dout, has_dout, dh, dh_t, drh, d
         if truncate > 0 and t > 0 and t % truncate == 0:  # cells.cuts_here
             dh[:] = 0.0
             continue
-        times_t(dA_t[:, : 2 * H], W_R[:, : 2 * H], W_RT[: 2 * H], dh_in)
+        times(dA_t[:, : 2 * H], op_rz, W_R[:, : 2 * H], True, dh_in)
         for n in range(N):
             if has_mask and not mask[t, n]:
                 continue  # dh[n] passes through
@@ -238,10 +242,11 @@ def _steps_before(lo, hi, A, Hs, W_R, W_RT, dA, dout, has_dout, dh, dh_t, drh, d
 
 @njit(**JIT)
 def _steps_after(
-    lo, hi, A, Hs, HR, W_R, W_RT, dA, dHR, dout, has_dout, dh, dh_t, dh_in, db, db_R, options, codes, truncate
+    lo, hi, A, Hs, HR, W_R, ops, dA, dHR, dout, has_dout, dh, dh_t, dh_in, db, db_R, options, codes, truncate
 ):
     """``reset_after=True``: BPTT through steps ``hi-1 .. lo``, gate gradients into ``dA[t - lo]`` and
-    the gradient of ``H_{t-1} W_R + B_R`` into ``dHR[t - lo]``; one product ``dHR_t W_R^T`` per step."""
+    the gradient of ``H_{t-1} W_R + B_R`` into ``dHR[t - lo]``; one product ``dHR_t W_R^T`` per step
+    (``ops[0]``: ``W_R^T`` ready for it, ``_blas.operand``)."""
     mask, has_mask, rdrop, has_rdrop = options
     f_code, g_code = codes
     N = dh.shape[0]
@@ -272,7 +277,7 @@ def _steps_after(
         if truncate > 0 and t > 0 and t % truncate == 0:  # cells.cuts_here
             dh[:] = 0.0
             continue
-        times_t(dHR_t, W_R, W_RT, dh_in)  # dHR_t W_R^T
+        times(dHR_t, ops[0], W_R, True, dh_in)  # dHR_t W_R^T
         for n in range(N):
             if has_mask and not mask[t, n]:
                 continue
@@ -305,21 +310,26 @@ def _backward(x, W, W_R, A, Hs, HR, RH, dout, has_dout, dh, options, codes, trun
     dh_in = np.empty((N, H), x.dtype)  # the recurrent product's gradient w.r.t. H_{t-1}
     _, _, rdrop, has_rdrop = options
     h_in = np.empty((K * N, H) if has_rdrop else (0, H), x.dtype)  # H_{t-1} * rdrop, one chunk
-    W_RT = transposed(W_R, N)  # (3H, H), or (0, 0): use the transpose flag
     x2, dx2, dA2 = x.reshape(T * N, D), dx.reshape(T * N, D), dA.reshape(K * N, G3)
     dHR2 = dHR.reshape(dHR.shape[0] * N, G3)
     Hs2 = Hs.reshape((T + 1) * N, H)
     RH2 = RH.reshape(RH.shape[0] * N, H)
+    previous = begin_steps(N, H, 3 * H)  # the transposes ready for the T steps, with the loop's threads
+    if reset_after:
+        ops = (operand(W_R, True, N), operand(W_R[:, :0], True, N))  # the second unused (empty)
+    else:
+        ops = (operand(W_R[:, : 2 * H], True, N), operand(W_R[:, 2 * H :], True, N))
+    end_steps(previous)
     hi = T
     while hi > 0:  # chunks [lo, hi), last first
         lo = max(hi - K, 0)
         previous = begin_steps(N, H, 3 * H)
         if reset_after:
             args = (dout, has_dout, dh, dh_t, dh_in, db, db_R, options, codes, truncate)
-            _steps_after(lo, hi, A, Hs, HR, W_R, W_RT, dA, dHR, *args)
+            _steps_after(lo, hi, A, Hs, HR, W_R, ops, dA, dHR, *args)
         else:
             args = (dout, has_dout, dh, dh_t, drh, dh_in, db, options, codes, truncate)
-            _steps_before(lo, hi, A, Hs, W_R, W_RT, dA, *args)
+            _steps_before(lo, hi, A, Hs, W_R, ops, dA, *args)
         end_steps(previous)
         r0, r1 = lo * N, hi * N
         dA_rows = dA2[: r1 - r0]

@@ -13,8 +13,9 @@ and their backward pass are documented in ``rnnlab.cells.lstm``; this module com
 in the reference's order of operations, with each time loop inside one Numba function:
 
 * ``X W`` for all steps is one product before the forward loop. Each step is then one BLAS product
-  ``H_{t-1} W_R`` into a preallocated buffer and one pass over the rows of the batch that adds
-  ``B`` and that product, applies the gates and writes ``C_t``, ``g(C_t)`` and ``H_t``.
+  ``H_{t-1} W_R`` into a preallocated buffer (``W_R`` packed once per call, ``_blas.operand``) and
+  one pass over the rows of the batch that adds ``B`` and that product, applies the gates and writes
+  ``C_t``, ``g(C_t)`` and ``H_t``.
 * Backward: one fused pass writes the four gate gradients of a step (and adds them to ``db``), then
   one product ``dA_t W_R^T`` gives ``dH_{t-1}``. ``dx``, ``dW`` and ``dW_R`` are one product each
   per chunk of steps (a few MB of ``dA``; one chunk for small problems), so the gradient buffer is
@@ -43,8 +44,8 @@ from rnnlab.kernels._blas import (
     gemm,
     manages_threads,  # noqa: F401  (the cell contract: True with MKL)
     one_thread,
-    times_t,
-    transposed,
+    operand,
+    times,
 )
 from rnnlab.kernels._math import (
     JIT,
@@ -76,13 +77,14 @@ def _forward_loop(A, b, W_R, Hs, Cs, gC, out, mask, has_mask, rdrop, has_rdrop, 
     T, N, G4 = A.shape
     H = G4 // 4
     rec = np.empty((N, G4), A.dtype)  # H_{t-1} W_R
+    W_Rp = operand(W_R, False, N)  # packed once for the T products
     hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
     if has_rdrop:
         for n in range(N):
             for j in range(H):
                 hd[n, j] = Hs[0, n, j] * rdrop[n, j]
     for t in range(T):
-        dot(hd if has_rdrop else Hs[t], W_R, rec)
+        times(hd if has_rdrop else Hs[t], W_Rp, W_R, False, rec)
         for n in range(N):
             a, r = A[t, n], rec[n]
             act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], r[: 2 * H])  # I_t, F_t
@@ -164,11 +166,13 @@ def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, 
     dW_R = np.zeros((H, G4), A.dtype)
     db = np.zeros(G4, A.dtype)  # sum of dA over steps and rows
     dh_prev = np.empty((N, H), A.dtype)  # dA_t W_R^T
-    W_RT = transposed(W_R, N)  # (4H, H), or (0, 0): use the transpose flag
     h_in = np.empty((K * N, H) if has_rdrop else (0, H), A.dtype)  # H_{t-1} * rdrop, one chunk
     x2, dx2, dA2 = x.reshape(T * N, D), dx.reshape(T * N, D), dA.reshape(K * N, G4)
     Hs2 = Hs.reshape((T + 1) * N, H)
     defaults = f_code == SIGMOID and g_code == TANH
+    previous = begin_steps(N, H, 4 * H)
+    W_RT = operand(W_R, True, N)  # W_R^T ready for the T products (packed with the loop's threads)
+    end_steps(previous)
     hi = T
     while hi > 0:  # chunks [lo, hi), last first
         lo = max(hi - K, 0)
@@ -190,7 +194,7 @@ def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, 
                 dh[:] = 0.0
                 dc[:] = 0.0
                 continue
-            times_t(dA_t, W_R, W_RT, dh_prev)  # dA_t W_R^T
+            times(dA_t, W_RT, W_R, True, dh_prev)  # dA_t W_R^T
             common.pass_back(dh, dh_prev, t, mask, has_mask, rdrop, has_rdrop)
         end_steps(previous)
         r0, r1 = lo * N, hi * N

@@ -29,12 +29,11 @@ from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
     chunk_steps,
-    dot,
     end_steps,
     gemm,
     manages_threads,  # noqa: F401  (the cell contract: True with MKL)
-    times_t,
-    transposed,
+    operand,
+    times,
 )
 from rnnlab.kernels._math import JIT, TANH, act_bias_add_to, activation_code, add_to_, dact
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step
@@ -48,13 +47,14 @@ def _forward_loop(A, b, W_R, Hs, out, mask, has_mask, rdrop, has_rdrop, code):
     """``A (T, N, H)`` holds ``X_t W``; ``Hs (T+1, N, H)`` arrives with ``H_0`` in row 0."""
     T, N, H = A.shape
     rec = np.empty((N, H), A.dtype)  # H_{t-1} W_R
+    W_Rp = operand(W_R, False, N)  # packed once for the T products
     hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
     if has_rdrop:
         for n in range(N):
             for j in range(H):
                 hd[n, j] = Hs[0, n, j] * rdrop[n, j]
     for t in range(T):
-        dot(hd if has_rdrop else Hs[t], W_R, rec)
+        times(hd if has_rdrop else Hs[t], W_Rp, W_R, False, rec)
         for n in range(N):
             h = Hs[t + 1, n]
             act_bias_add_to(code, A[t, n], b, rec[n], h)  # H_t = f(X_t W + B + H_{t-1} W_R)
@@ -113,10 +113,12 @@ def _backward(x, W, W_R, Hs, dout, has_dout, dh, options, code, truncate, K):
     dW_R = np.zeros((H, H), x.dtype)
     db = np.zeros(H, x.dtype)  # sum of dA over steps and rows
     dh_prev = np.empty((N, H), x.dtype)  # dA_t W_R^T
-    W_RT = transposed(W_R, N)  # (H, H), or (0, 0): use the transpose flag
     h_in = np.empty((K * N, H) if has_rdrop else (0, H), x.dtype)  # H_{t-1} * rdrop, one chunk
     x2, dx2, dA2 = x.reshape(T * N, D), dx.reshape(T * N, D), dA.reshape(K * N, H)
     Hs2 = Hs.reshape((T + 1) * N, H)
+    previous = begin_steps(N, H, H)
+    W_RT = operand(W_R, True, N)  # W_R^T ready for the T products (packed with the loop's threads)
+    end_steps(previous)
     hi = T
     while hi > 0:  # chunks [lo, hi), last first
         lo = max(hi - K, 0)
@@ -137,7 +139,7 @@ def _backward(x, W, W_R, Hs, dout, has_dout, dh, options, code, truncate, K):
             if truncate > 0 and t > 0 and t % truncate == 0:  # cells.cuts_here
                 dh[:] = 0.0
                 continue
-            times_t(dA_t, W_R, W_RT, dh_prev)  # dA_t W_R^T
+            times(dA_t, W_RT, W_R, True, dh_prev)  # dA_t W_R^T
             common.pass_back(dh, dh_prev, t, mask, has_mask, rdrop, has_rdrop)
         end_steps(previous)
         r0, r1 = lo * N, hi * N
