@@ -69,3 +69,36 @@ def test_activation_code_validates_like_the_reference():
     assert _math.activation_code("hard_sigmoid") == _math.HARD_SIGMOID
     with pytest.raises(ValueError, match="unknown recurrent_activation 'swish'"):
         _math.activation_code("swish", "recurrent_activation")
+
+
+NO_CACHE = dict(_math.JIT, cache=False)  # inspect_asm sees nothing in code loaded from the disk cache
+
+
+@njit(**NO_CACHE)
+def _sigmoid_rows(a, out):
+    for j in range(a.shape[0]):
+        out[j] = _math.sigmoid(a[j])
+
+
+@njit(**NO_CACHE)
+def _sigmoid_rows_wide(a, out):
+    _math.wide_vectors()
+    for j in range(a.shape[0]):
+        out[j] = _math.sigmoid(a[j])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_wide_vectors_give_the_same_numbers_in_512_bit_registers(dtype):
+    """``wide_vectors`` changes the vector width, not the arithmetic: the same bits, element by element;
+    on a CPU with AVX-512 the loop then uses its 512-bit registers."""
+    from llvmlite import binding
+
+    a = np.random.default_rng(3).standard_normal(1031).astype(dtype) * 6
+    narrow, wide = np.empty_like(a), np.empty_like(a)
+    _sigmoid_rows(a, narrow)
+    _sigmoid_rows_wide(a, wide)
+    assert np.array_equal(narrow, wide)
+    if binding.get_host_cpu_features().get("avx512f"):
+        assembly = _sigmoid_rows_wide.inspect_asm(_sigmoid_rows_wide.signatures[0])
+        zmm, ymm = assembly.count("zmm"), assembly.count("ymm")
+        assert zmm > ymm, f"the loop was not compiled for 512-bit registers: {zmm} zmm, {ymm} ymm operands"

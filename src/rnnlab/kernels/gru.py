@@ -44,7 +44,18 @@ from rnnlab.kernels._blas import (
     operand,
     times,
 )
-from rnnlab.kernels._math import JIT, SIGMOID, TANH, act_, act_bias_add_, activation_code, add_to_, dact, like
+from rnnlab.kernels._math import (
+    JIT,
+    SIGMOID,
+    TANH,
+    act_,
+    act_bias_add_,
+    activation_code,
+    add_to_,
+    dact,
+    like,
+    wide_vectors,
+)
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, run_halves
 from rnnlab.kernels._team import GRU_AFTER as GRU_AFTER_TASK
 from rnnlab.kernels._team import GRU_BEFORE as GRU_BEFORE_TASK
@@ -57,6 +68,7 @@ STATES = ("h",)
 @njit(**JIT)
 def _rdrop_rows(h, rdrop, out):
     """``out = h * rdrop`` for ``(N, H)`` arrays."""
+    wide_vectors()
     for n in range(h.shape[0]):
         hn, d, o = h[n], rdrop[n], out[n]
         for j in range(h.shape[1]):
@@ -66,6 +78,7 @@ def _rdrop_rows(h, rdrop, out):
 @njit(**JIT)
 def _update(h_prev, z, h_tilde, h):
     """``H_t = (H_{t-1} - H~_t) * Z_t + H~_t``, the reference's order for ``Z H + (1 - Z) H~``."""
+    wide_vectors()
     for j in range(h.shape[0]):
         h[j] = (h_prev[j] - h_tilde[j]) * z[j] + h_tilde[j]
 
@@ -74,6 +87,7 @@ def _update(h_prev, z, h_tilde, h):
 def _forward_before(A, b, W_R_rz, W_R_h, Hs, RH, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code):
     """``reset_after=False``. ``A (T, N, 3H)`` holds ``X_t W`` and leaves holding ``[R|Z|H~]_t``;
     ``RH (T, N, H)`` gets ``R_t * H_{t-1}`` (times ``rdrop``)."""
+    wide_vectors()
     T, N, G3 = A.shape
     H = G3 // 3
     rec_rz = np.empty((N, 2 * H), A.dtype)  # H_{t-1} W_R^(RZ)
@@ -109,6 +123,7 @@ def _forward_before(A, b, W_R_rz, W_R_h, Hs, RH, out, mask, has_mask, rdrop, has
 def _forward_after(A, b, W_R, b_R, Hs, HR, out, mask, has_mask, rdrop, has_rdrop, f_code, g_code):
     """``reset_after=True``. ``A (T, N, 3H)`` holds ``X_t W`` and leaves holding ``[R|Z|H~]_t``;
     ``HR (T, N, 3H)`` gets ``H_{t-1} W_R + B_R`` (``B_R`` is zeros when absent)."""
+    wide_vectors()
     T, N, G3 = A.shape
     H = G3 // 3
     hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
@@ -176,6 +191,7 @@ def _gate_grads(a, h_prev, dh_t, da, f_code, g_code):
 @njit(**JIT)
 def _total(dh, dout, has_dout, t, n, dh_t):
     """``dh_t = dH_t + dout_t`` for row ``n``."""
+    wide_vectors()
     if has_dout:
         a, b = dh[n], dout[t, n]
         for j in range(dh_t.shape[0]):
@@ -192,6 +208,7 @@ def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, dh, dh_t, drh, dh
     ``[dA^(r) dA^(z)] W_R^(RZ)^T``; ``ops`` holds the two blocks' transposes ready for them
     (``_blas.operand``).
     """
+    wide_vectors()
     op_rz, op_h = ops
     mask, has_mask, rdrop, has_rdrop = options
     f_code, g_code = codes
@@ -247,6 +264,7 @@ def _steps_after(
     """``reset_after=True``: BPTT through steps ``hi-1 .. lo``, gate gradients into ``dA[t - lo]`` and
     the gradient of ``H_{t-1} W_R + B_R`` into ``dHR[t - lo]``; one product ``dHR_t W_R^T`` per step
     (``ops[0]``: ``W_R^T`` ready for it, ``_blas.operand``)."""
+    wide_vectors()
     mask, has_mask, rdrop, has_rdrop = options
     f_code, g_code = codes
     N = dh.shape[0]
@@ -460,6 +478,7 @@ def step(
 @njit(**JIT)
 def _step_after(x, h_prev, W, W_R, b, b_R, f_code, g_code):
     """``reset_after=True``: ``x (N, D)``, ``h_prev (N, H)`` -> ``H_t (N, H)``: every unit at once."""
+    wide_vectors()
     N = x.shape[0]
     a = np.empty((N, W.shape[1]), x.dtype)  # X_t W, then [R|Z|H~]
     hr = np.empty((N, W.shape[1]), x.dtype)  # H_{t-1} W_R + B_R
@@ -471,6 +490,7 @@ def _step_after(x, h_prev, W, W_R, b, b_R, f_code, g_code):
 @njit(**JIT)
 def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
     """``reset_after=False``: ``x (N, D)``, ``h_prev (N, H)`` -> ``H_t (N, H)``."""
+    wide_vectors()
     N = x.shape[0]
     H = W_R_h.shape[0]
     a = np.empty((N, 3 * H), x.dtype)  # X_t W, then [R|Z|H~]
@@ -498,6 +518,7 @@ def units_after(x, h_prev, Wp, W_Rp, bp, b_Rp, j0, a, hr, h, f_code, g_code):
     """``reset_after=True``, units ``j0 : j0 + Hp`` of one step from their own columns ``Wp (D, 3Hp)``,
     ``W_Rp (H, 3Hp)``, ``bp``, ``b_Rp (3Hp,)``; work arrays ``a``, ``hr (N, 3Hp)``; writes those
     units of ``h (N, H)``. The arithmetic of ``_step_after``."""
+    wide_vectors()
     dot(x, Wp, a)
     dot(h_prev, W_Rp, hr)
     Hp = a.shape[1] // 3
@@ -517,6 +538,7 @@ def units_before(phase, x, h_prev, Wp, W_Rp, bp, j0, a, rec, rh, h, f_code, g_co
     of ``R_t * H_{t-1}``. Phase 0: ``R_t``, ``Z_t`` of the units into ``a (N, 3Hp)`` and their
     ``R_t * H_{t-1}`` into ``rh (N, H)``; phase 1 (once both halves wrote ``rh``): ``H~_t`` and
     ``H_t`` of the units. ``rec (N, 2Hp)`` is work space. The arithmetic of ``_step_before``."""
+    wide_vectors()
     Hp = a.shape[1] // 3
     if phase == 0:
         dot(x, Wp, a)

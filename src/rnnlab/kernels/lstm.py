@@ -58,6 +58,7 @@ from rnnlab.kernels._math import (
     add_to_,
     dact,
     like,
+    wide_vectors,
 )
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step, run_halves
 from rnnlab.kernels._team import LSTM as LSTM_TASK
@@ -74,6 +75,7 @@ def _forward_loop(A, b, W_R, Hs, Cs, gC, out, mask, has_mask, rdrop, has_rdrop, 
     ``Hs``, ``Cs`` ``(T+1, N, H)`` arrive with ``H_0``, ``C_0`` in row 0; ``gC (T, N, H)`` gets
     ``g(C_t)``; ``out (T, N, H)`` gets the masked output (only written when ``has_mask``).
     """
+    wide_vectors()
     T, N, G4 = A.shape
     H = G4 // 4
     rec = np.empty((N, G4), A.dtype)  # H_{t-1} W_R
@@ -155,6 +157,7 @@ def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, 
     to ``dx``, ``dW`` and ``dW_R`` with one product each as soon as the chunk is done, so the buffer
     is reused and still in cache, instead of a ``(T, N, 4H)`` array read back from memory at the end.
     """
+    wide_vectors()
     mask, has_mask, rdrop, has_rdrop = options
     f_code, g_code = codes
     T, N, D = x.shape
@@ -308,6 +311,7 @@ def step(
 @njit(**JIT)
 def _step(x, h_prev, c_prev, W, W_R, WW, b, f_code, g_code):
     """``x (N, D)``, ``h_prev``, ``c_prev`` ``(N, H)`` -> ``(H_t, C_t)``."""
+    wide_vectors()
     N = x.shape[0]
     H = W_R.shape[0]
     a = np.empty((N, 4 * H), x.dtype)  # X_t W, then [I|F|C~|O]
@@ -334,6 +338,7 @@ def units(xh, WWp, bp, c_prev, j0, a, h, c, f_code, g_code):
     """Units ``j0 : j0 + Hp`` of one step, from their own columns ``WWp (D+H, 4Hp)`` and ``bp (4Hp,)``
     (``_stream._halves``): ``a (N, 4Hp) = [X_t H_{t-1}] WWp``, then the gates into those units of
     ``h`` and ``c`` ``(N, H)``. The same arithmetic as ``_step``."""
+    wide_vectors()
     dot(xh, WWp, a)
     Hp = a.shape[1] // 4
     for n in range(a.shape[0]):

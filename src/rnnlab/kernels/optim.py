@@ -17,11 +17,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from rnnlab.kernels._math import JIT
+from rnnlab.kernels._math import JIT, wide_vectors
 
 
 @njit(**JIT)
 def _adam(p, g, m, v, w, one_minus_w, beta_2, one_minus_beta_2, bc2_sqrt, epsilon, step_size, small_w):
+    wide_vectors()
     for k in range(p.size):
         gk = g[k]
         if small_w:

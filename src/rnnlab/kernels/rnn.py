@@ -35,7 +35,7 @@ from rnnlab.kernels._blas import (
     operand,
     times,
 )
-from rnnlab.kernels._math import JIT, TANH, act_bias_add_to, activation_code, add_to_, dact
+from rnnlab.kernels._math import JIT, TANH, act_bias_add_to, activation_code, add_to_, dact, wide_vectors
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step
 
 GATES = 1
@@ -45,6 +45,7 @@ STATES = ("h",)
 @njit(**JIT)
 def _forward_loop(A, b, W_R, Hs, out, mask, has_mask, rdrop, has_rdrop, code):
     """``A (T, N, H)`` holds ``X_t W``; ``Hs (T+1, N, H)`` arrives with ``H_0`` in row 0."""
+    wide_vectors()
     T, N, H = A.shape
     rec = np.empty((N, H), A.dtype)  # H_{t-1} W_R
     W_Rp = operand(W_R, False, N)  # packed once for the T products
@@ -104,6 +105,7 @@ def _backward(x, W, W_R, Hs, dout, has_dout, dh, options, code, truncate, K):
 
     At real steps ``Hs[t + 1]`` is ``f(A_t)``; padded rows get ``dA = 0`` without reading it.
     """
+    wide_vectors()
     mask, has_mask, rdrop, has_rdrop = options
     T, N, D = x.shape
     H = W_R.shape[0]
@@ -246,6 +248,7 @@ def step(
 @njit(**JIT)
 def _step(x, h_prev, W, W_R, WW, b, code):
     """``x (N, D)``, ``h_prev (N, H)`` -> ``H_t (N, H)``."""
+    wide_vectors()
     a = np.empty(h_prev.shape, x.dtype)  # X_t W
     rec = np.empty(h_prev.shape, x.dtype)  # H_{t-1} W_R
     project_step(x, h_prev, W, W_R, WW, a, rec)
