@@ -171,3 +171,26 @@ def test_packed_weights_start_on_a_cache_line():
         _blas.set_blas(previous_provider)
         _blas.set_pack_min_work(previous)
     assert all(s % _blas.PACK_ALIGN == 0 for s in starts), starts
+
+
+@njit
+def _times_other_rows(a, W, m):
+    op = _blas.operand(W, False, m)
+    out = np.empty((a.shape[0], W.shape[1]), a.dtype)
+    _blas.times(a, op, W, False, out)
+    return out
+
+
+def test_a_packed_operand_refuses_another_number_of_rows(blas_provider):
+    """MKL's packed form is made for products of ``m`` rows: another count is an error, not a guess
+    (without packing, any count works)."""
+    a, W = np.ones((3, 4)), np.ones((4, 5))
+    previous = _blas.set_pack_min_work(0)
+    try:
+        if blas_provider == "mkl":
+            with pytest.raises(ValueError, match="another number of rows"):
+                _times_other_rows(a, W, 2)
+        else:
+            assert np.array_equal(_times_other_rows(a, W, 2), a @ W)
+    finally:
+        _blas.set_pack_min_work(previous)

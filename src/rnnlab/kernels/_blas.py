@@ -503,26 +503,28 @@ def pack(W, trans, m):
 
 @njit(inline="always", **JIT)
 def operand(W, trans, m):
-    """``op(W)`` ready for ``m``-row per-step products: ``(packed, copy)``, ``packed`` from ``pack``
-    (MKL), else ``copy`` = ``transposed(W, m)`` when ``trans`` (SciPy), else two empty arrays."""
+    """``op(W)`` ready for ``m``-row per-step products: ``(packed, copy, m)``, ``packed`` from ``pack``;
+    when packing does not pay or the provider cannot, ``copy`` = ``transposed(W, m)`` for ``trans``
+    (or an empty array where the transpose flag is better), and nothing for ``W`` itself."""
     P = pack(W, trans, m)
     if P.size > 0 or not trans:
-        return P, np.empty((0, 0), W.dtype)
-    return P, transposed(W, m)
+        return P, np.empty((0, 0), W.dtype), m
+    return P, transposed(W, m), m
 
 
 @njit(inline="always", **JIT)
 def times(a, op, W, trans, out):
-    """``out = a @ op(W)`` with ``op = operand(W, trans, a.shape[0])``."""
-    P, WT = op
+    """``out = a @ op(W)`` with ``op = operand(W, trans, m)``; a packed ``op`` takes ``m`` rows only."""
+    P, WT, m = op
     if P.size > 0:
+        if a.shape[0] != m:
+            raise ValueError("times: the packed operand was made for another number of rows")
         n = W.shape[0] if trans else W.shape[1]
-        if a.shape[0] > 0 and n > 0:
-            _compute(a.shape[0], n, a.shape[1], a, _leading(a), P, 0.0, out, _leading(out))
+        if m > 0 and n > 0:
+            _compute(m, n, a.shape[1], a, _leading(a), P, 0.0, out, _leading(out))
     elif trans:
         times_t(a, W, WT, out)
     else:
         dot(a, W, out)
-
 
 set_blas("auto")
