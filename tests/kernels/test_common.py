@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from rnnlab import cells
-from rnnlab.kernels import gru, lstm, rnn
+from rnnlab import cells, threads
+from rnnlab.kernels import _blas, gru, lstm, rnn
 
-from ._parity import Problem, compare
+from ._parity import Problem, check, compare
 
 
 def _lstm_problem():
@@ -112,3 +112,17 @@ def test_cache_carries_the_reference_option_entries(module):
     np.testing.assert_array_equal(cache["partial"], ref["partial"])
     _, _, cache = module.forward(p.x, p.state, p.params)
     assert cache["rdrop"] is None and cache["m"] is None and cache["partial"] is None
+
+
+@pytest.mark.parametrize(("variant", "H"), [("rnn", 1500), ("lstm", 1024), ("gru", 1024), ("gru_after", 1024)])
+@pytest.mark.parametrize("rdrop", [False, True])
+def test_packed_products_on_two_mkl_threads_match_the_reference(blas_provider, variant, H, rdrop):
+    """A whole batch whose per-step products are big enough for two MKL threads (``begin_steps``)
+    runs them on packed weights, packed with those threads: the numbers are the reference's."""
+    G = {"rnn": 1, "lstm": 4}.get(variant, 3)
+    assert 4 * H * G * H >= threads.SMALL_STEP_WORK  # the products use every MKL thread
+    previous = _blas.set_pack_min_work(0)
+    try:
+        check(variant=variant, T=1, N=4, D=3, H=H, rdrop=rdrop, dstate=(True,) * (2 if variant == "lstm" else 1))
+    finally:
+        _blas.set_pack_min_work(previous)
