@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnlab import cells, threads
-from rnnlab.kernels import _blas, gru, lstm, rnn
+from rnnlab.kernels import _blas, _split, gru, lstm, rnn
 
 from ._parity import Problem, check, compare
 
@@ -116,11 +116,13 @@ def test_cache_carries_the_reference_option_entries(module):
 
 @pytest.mark.parametrize(("variant", "H"), [("rnn", 1500), ("lstm", 1024), ("gru", 1024), ("gru_after", 1024)])
 @pytest.mark.parametrize("rdrop", [False, True])
-def test_packed_products_on_two_mkl_threads_match_the_reference(blas_provider, variant, H, rdrop):
+def test_packed_products_on_two_mkl_threads_match_the_reference(blas_provider, variant, H, rdrop, monkeypatch):
     """A whole batch whose per-step products are big enough for two MKL threads (``begin_steps``)
     runs them on packed weights, packed with those threads: the numbers are the reference's."""
     G = {"rnn": 1, "lstm": 4}.get(variant, 3)
     assert 4 * H * G * H >= threads.SMALL_STEP_WORK  # the products use every MKL thread
+    monkeypatch.setattr(_split, "MIN_PART_WORK", 1 << 62)  # whole, also in the forced-split mode
+    assert _split.parts(1, 4, H, G * H) is None
     previous = _blas.set_pack_min_work(0)
     try:
         check(variant=variant, T=1, N=4, D=3, H=H, rdrop=rdrop, dstate=(True,) * (2 if variant == "lstm" else 1))
