@@ -1,5 +1,7 @@
 """``rnnlab.kernels._math``: the compiled activations against ``rnnlab.activations``."""
 
+import re
+
 import numpy as np
 import pytest
 from numba import njit
@@ -102,3 +104,93 @@ def test_wide_vectors_give_the_same_numbers_in_512_bit_registers(dtype):
         assembly = _sigmoid_rows_wide.inspect_asm(_sigmoid_rows_wide.signatures[0])
         zmm, ymm = assembly.count("zmm"), assembly.count("ymm")
         assert zmm > ymm, f"the loop was not compiled for 512-bit registers: {zmm} zmm, {ymm} ymm operands"
+
+
+def _own_body(fn) -> str:
+    """The LLVM IR of ``fn``'s own compiled function (callees excluded)."""
+    signature = fn.signatures[0]
+    name = fn.overloads[signature].fndesc.llvm_func_name
+    found = re.search(r"define[^\n]*@" + re.escape(name) + r"\(.*?\n}\n", fn.inspect_llvm(signature), re.S)
+    assert found, f"no definition of {name} in the IR"
+    return found.group(0)
+
+
+@njit(**NO_CACHE)
+def _rows_sliced(a, mask, code, out):  # the cells' loop shape: a row view per row, a switch, a skip
+    for t in range(a.shape[0]):
+        out_t = out[t]
+        for n in range(a.shape[1]):
+            dst = out_t[n]
+            if not mask[t, n]:
+                dst[:] = 0.0
+                continue
+            _math.act_to(code, a[t, n], dst)
+
+
+@njit(**NO_CACHE)
+def _rows_borrowed(a, mask, code, out):
+    for t in range(a.shape[0]):
+        out_t = _math.borrow(out, t)
+        for n in range(a.shape[1]):
+            dst = _math.borrow(out_t, n)
+            if not mask[t, n]:
+                dst[:] = 0.0
+                continue
+            _math.act_to(code, _math.borrow(_math.borrow(a, t), n), dst)
+
+
+@njit(**NO_CACHE)
+def _bias_rows(a, b, out):  # slices of an unowned vector, row by row
+    b = _math.unowned(b)
+    H = a.shape[1] // 2
+    for n in range(a.shape[0]):
+        row, o = _math.borrow(a, n), _math.borrow(out, n)
+        _math.act_bias_add_to(_math.TANH, row[:H], b[:H], row[H:], o[:H])
+        _math.act_bias_add_to(_math.SIGMOID, row[H:], b[H:], row[:H], o[H:])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_borrowed_rows_are_the_rows_without_reference_counting(dtype):
+    """``borrow(a, i)`` is ``a[i]`` (for 2-D and 3-D arrays, nested, and sliced further), and the loop
+    built on it updates no reference count, where the same loop on ``a[t, n]`` does."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((7, 5, 33)).astype(dtype)
+    mask = rng.random((7, 5)) > 0.3
+    sliced, borrowed = np.empty_like(a), np.empty_like(a)
+    for code in (_math.TANH, _math.SIGMOID):
+        _rows_sliced(a, mask, code, sliced)
+        _rows_borrowed(a, mask, code, borrowed)
+        assert np.array_equal(sliced, borrowed)
+    assert np.array_equal(borrowed[~mask], np.zeros_like(borrowed[~mask]))
+    counted = _own_body(_rows_sliced).count("NRT_incref")
+    assert _own_body(_rows_borrowed).count("NRT_incref") == 0, f"borrowed views are counted (slices: {counted})"
+    assert _own_body(_rows_borrowed).count("NRT_decref") == 0
+
+    b = rng.standard_normal(66).astype(dtype)
+    x = rng.standard_normal((5, 66)).astype(dtype)
+    out = np.empty_like(x)
+    _bias_rows(x, b, out)
+    expected = np.concatenate(
+        [np.tanh((x[:, :33] + b[:33]) + x[:, 33:]), 1 / (1 + np.exp(-((x[:, 33:] + b[33:]) + x[:, :33])))], axis=1
+    )
+    np.testing.assert_allclose(out, expected, rtol=4e-6 if dtype == np.float32 else 1e-14)
+    assert _own_body(_bias_rows).count("NRT_incref") == 0
+
+
+@njit(**NO_CACHE)
+def _scaled_unaliased(a, s, out):
+    _math.unaliased_arguments()
+    for j in range(a.shape[0]):
+        out[j] = a[j] * s[j]
+
+
+def test_unaliased_arguments_mark_every_array_noalias():
+    """``unaliased_arguments`` declares the function's array arguments ``noalias`` to LLVM and
+    changes no number."""
+    a, s = np.arange(9.0), np.linspace(0, 1, 9)
+    out = np.empty(9)
+    _scaled_unaliased(a, s, out)
+    assert np.array_equal(out, a * s)
+    header = _own_body(_scaled_unaliased).split("\n", 1)[0]
+    for name in ("a", "s", "out"):  # field 4 of Numba's array argument is the data pointer
+        assert re.search(r"ptr noalias[^%,]*%arg\." + name + r"\.4\b", header), f"{name}'s data is not noalias"

@@ -21,7 +21,7 @@ from numba import njit
 
 from rnnlab.cells._common import prepare_mask
 from rnnlab.kernels._blas import dot, gemm
-from rnnlab.kernels._math import JIT
+from rnnlab.kernels._math import JIT, borrow
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -211,9 +211,9 @@ def pass_back(dh, dh_prev, t, mask, has_mask, rdrop, has_rdrop):
     for n in range(dh.shape[0]):
         if has_mask and not mask[t, n]:
             continue  # dh[n] passes through the padded step
-        src, dst = dh_prev[n], dh[n]
+        src, dst = borrow(dh_prev, n), borrow(dh, n)
         if has_rdrop:
-            d = rdrop[n]
+            d = borrow(rdrop, n)
             for j in range(dst.shape[0]):
                 dst[j] = src[j] * d[j]
         else:

@@ -19,13 +19,22 @@ Each row helper puts its ``if code == ...`` outside the loop over the row, so ev
 branch-free and vectorises, and is inlined into its caller (a call per row costs up to a third of
 the elementwise time at ``H = 64``). Rows are 1-D views of length ``H`` (or ``G*H``); in-place helpers take
 one array, never two views of the same memory (LLVM would fall back to scalar code on overlap).
+
+Three intrinsics shape the compiled loops rather than the numbers: ``wide_vectors`` (512-bit
+registers), ``unaliased_arguments`` (C's ``restrict`` for a function's arrays: LLVM ran the scalar
+copies of the LSTM's and GRU's gate-gradient loops without it) and ``borrow``/``unowned`` (row views
+without reference counting: Numba's locked count updates on every row view were up to an eighth of
+the RNN's time at ``T = 1000``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
+from numba.np.arrayobj import make_array, populate_array
 
 from rnnlab import activations
 
@@ -68,6 +77,76 @@ def wide_vectors(typingctx):
         return context.get_dummy_value()
 
     return types.none(), codegen
+
+
+@intrinsic
+def unaliased_arguments(typingctx):
+    """Call first in a compiled function none of whose arrays shares memory with another argument that
+    the function writes: LLVM may then assume it (C's ``restrict``: ``noalias`` on every pointer
+    argument) and vectorise loops without run-time overlap checks.
+
+    Without it LLVM compiled the LSTM's gate-gradient loop twice and ran the scalar copy (seen in a
+    profile of the running kernel). Measured here, float32: that loop alone at (N, H) = (8, 128) per
+    step, 2.2 ns per unit without ``noalias``, 0.94 ns with it; one part's LSTM backward at
+    (T, N, D, H) = (1000, 8, 1, 128), 22.8-24.0 ms before, 18.5-19.1 ms after.
+
+    The caller's contract: the arrays the function writes are its own (allocated by the kernel, or
+    fresh copies); arrays it only reads may share memory with each other.
+    """
+
+    def codegen(context, builder, signature, args):
+        for argument in builder.function.args:
+            if isinstance(argument.type, ir.PointerType) and argument.name.startswith("arg."):
+                argument.add_attribute("noalias")
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+@intrinsic
+def borrow(typingctx, a, i):
+    """``a[i]`` for a C-contiguous array of 2 or more dimensions and ``0 <= i < len(a)``, as a view
+    that holds no reference: no atomic reference-count update when it is made and dropped.
+
+    Numba counts references to every view (``NRT_incref``/``NRT_decref``, locked instructions) and
+    could not prune the pairs inside the cells' time loops, where they cost once per row and step.
+    Counted with a debugger for one training step at (T, N, D, H) = (10, 4, 3, 8): 1111 updates
+    before row views were borrowed, 351 after (RNN); LSTM 810 and 491; GRU 1642 and 362; what is
+    left is per step, not per row. Use it only where ``a`` outlives the view (a loop over rows of an
+    array the function holds), never for a view that is returned or kept.
+    """
+    if not (isinstance(a, types.Array) and a.layout == "C" and a.ndim >= 2 and isinstance(i, types.Integer)):
+        return None
+    view = a.copy(ndim=a.ndim - 1, layout="C")
+
+    def codegen(context, builder, signature, args):
+        array = make_array(signature.args[0])(context, builder, args[0])
+        shape = cgutils.unpack_tuple(builder, array.shape)
+        strides = cgutils.unpack_tuple(builder, array.strides)
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        start = builder.gep(builder.bitcast(array.data, ir.IntType(8).as_pointer()), [builder.mul(index, strides[0])])
+        out = make_array(view)(context, builder)
+        populate_array(out, data=builder.bitcast(start, array.data.type), shape=shape[1:], strides=strides[1:],
+                       itemsize=array.itemsize, meminfo=None, parent=None)
+        return out._getvalue()
+
+    return view(a, i), codegen
+
+
+@intrinsic
+def unowned(typingctx, a):
+    """``a`` itself, as an array that holds no reference (see ``borrow``): its slices update no
+    reference count either. For an argument sliced inside a loop, such as a bias vector."""
+    if not isinstance(a, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = make_array(a)(context, builder, args[0])
+        array.meminfo = context.get_constant_null(types.MemInfoPointer(a.dtype))
+        array.parent = context.get_constant_null(types.pyobject)
+        return array._getvalue()
+
+    return a(a), codegen
 
 
 def like(x, value):  # pragma: no cover - replaced by the overload inside compiled code

@@ -52,8 +52,11 @@ from rnnlab.kernels._math import (
     act_bias_add_,
     activation_code,
     add_to_,
+    borrow,
     dact,
     like,
+    unaliased_arguments,
+    unowned,
     wide_vectors,
 )
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, run_halves
@@ -70,7 +73,7 @@ def _rdrop_rows(h, rdrop, out):
     """``out = h * rdrop`` for ``(N, H)`` arrays."""
     wide_vectors()
     for n in range(h.shape[0]):
-        hn, d, o = h[n], rdrop[n], out[n]
+        hn, d, o = borrow(h, n), borrow(rdrop, n), borrow(out, n)
         for j in range(h.shape[1]):
             o[j] = hn[j] * d[j]
 
@@ -94,29 +97,31 @@ def _forward_before(A, b, W_R_rz, W_R_h, Hs, RH, out, mask, has_mask, rdrop, has
     rec_h = np.empty((N, H), A.dtype)  # (R_t * H_{t-1}) W_R^(RH)
     W_R_rzp, W_R_hp = operand(W_R_rz, False, N), operand(W_R_h, False, N)  # packed once for the T steps
     hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
+    b = unowned(b)  # sliced once per row
     if has_rdrop:
-        _rdrop_rows(Hs[0], rdrop, hd)
+        _rdrop_rows(borrow(Hs, 0), rdrop, hd)
     for t in range(T):
-        h_in = hd if has_rdrop else Hs[t]
+        A_t, H_prev, H_t, RH_t = borrow(A, t), borrow(Hs, t), borrow(Hs, t + 1), borrow(RH, t)
+        h_in = hd if has_rdrop else H_prev
         times(h_in, W_R_rzp, W_R_rz, False, rec_rz)
         for n in range(N):
-            a, hn, rh = A[t, n], h_in[n], RH[t, n]
-            act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], rec_rz[n])  # R_t, Z_t
+            a, hn, rh = borrow(A_t, n), borrow(h_in, n), borrow(RH_t, n)
+            act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], borrow(rec_rz, n))  # R_t, Z_t
             for j in range(H):
                 rh[j] = a[j] * hn[j]
-        times(RH[t], W_R_hp, W_R_h, False, rec_h)
+        times(RH_t, W_R_hp, W_R_h, False, rec_h)
         for n in range(N):
-            a, h = A[t, n], Hs[t + 1, n]
-            act_bias_add_(g_code, a[2 * H :], b[2 * H :], rec_h[n])  # H~_t
-            _update(Hs[t, n], a[H : 2 * H], a[2 * H :], h)
+            a, h = borrow(A_t, n), borrow(H_t, n)
+            act_bias_add_(g_code, a[2 * H :], b[2 * H :], borrow(rec_h, n))  # H~_t
+            _update(borrow(H_prev, n), a[H : 2 * H], a[2 * H :], h)
             if has_mask:
                 if mask[t, n]:
                     out[t, n] = h
                 else:  # a padded step keeps the state and outputs 0
-                    h[:] = Hs[t, n]
+                    h[:] = borrow(H_prev, n)
                     out[t, n] = 0.0
         if has_rdrop:
-            _rdrop_rows(Hs[t + 1], rdrop, hd)
+            _rdrop_rows(H_t, rdrop, hd)
 
 
 @njit(**JIT)
@@ -128,26 +133,28 @@ def _forward_after(A, b, W_R, b_R, Hs, HR, out, mask, has_mask, rdrop, has_rdrop
     H = G3 // 3
     hd = np.empty((N, H), A.dtype)  # H_{t-1} * rdrop
     W_Rp = operand(W_R, False, N)  # packed once for the T products
+    b, b_R = unowned(b), unowned(b_R)  # sliced once per row
     if has_rdrop:
-        _rdrop_rows(Hs[0], rdrop, hd)
+        _rdrop_rows(borrow(Hs, 0), rdrop, hd)
     for t in range(T):
-        times(hd if has_rdrop else Hs[t], W_Rp, W_R, False, HR[t])
+        A_t, H_prev, H_t, HR_t = borrow(A, t), borrow(Hs, t), borrow(Hs, t + 1), borrow(HR, t)
+        times(hd if has_rdrop else H_prev, W_Rp, W_R, False, HR_t)
         for n in range(N):
-            a, hr, h = A[t, n], HR[t, n], Hs[t + 1, n]
+            a, hr, h = borrow(A_t, n), borrow(HR_t, n), borrow(H_t, n)
             add_to_(hr, b_R)
             act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], hr[: 2 * H])  # R_t, Z_t
             for j in range(H):
                 a[2 * H + j] = (a[2 * H + j] + b[2 * H + j]) + a[j] * hr[2 * H + j]
             act_(g_code, a[2 * H :])  # H~_t
-            _update(Hs[t, n], a[H : 2 * H], a[2 * H :], h)
+            _update(borrow(H_prev, n), a[H : 2 * H], a[2 * H :], h)
             if has_mask:
                 if mask[t, n]:
                     out[t, n] = h
                 else:
-                    h[:] = Hs[t, n]
+                    h[:] = borrow(H_prev, n)
                     out[t, n] = 0.0
         if has_rdrop:
-            _rdrop_rows(Hs[t + 1], rdrop, hd)
+            _rdrop_rows(H_t, rdrop, hd)
 
 
 @njit(**JIT)
@@ -193,11 +200,11 @@ def _total(dh, dout, has_dout, t, n, dh_t):
     """``dh_t = dH_t + dout_t`` for row ``n``."""
     wide_vectors()
     if has_dout:
-        a, b = dh[n], dout[t, n]
+        a, b = borrow(dh, n), borrow(borrow(dout, t), n)
         for j in range(dh_t.shape[0]):
             dh_t[j] = a[j] + b[j]
     else:
-        dh_t[:] = dh[n]
+        dh_t[:] = borrow(dh, n)
 
 
 @njit(**JIT)
@@ -209,6 +216,7 @@ def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, dh, dh_t, drh, dh
     (``_blas.operand``).
     """
     wide_vectors()
+    unaliased_arguments()  # every array written here is the kernel's own
     op_rz, op_h = ops
     mask, has_mask, rdrop, has_rdrop = options
     f_code, g_code = codes
@@ -216,23 +224,24 @@ def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, dh, dh_t, drh, dh
     H = W_R.shape[0]
     defaults = f_code == SIGMOID and g_code == TANH
     for t in range(hi - 1, lo - 1, -1):
-        dA_t = dA[t - lo]
+        dA_t, A_t, H_prev = borrow(dA, t - lo), borrow(A, t), borrow(Hs, t)
         for n in range(N):
             if has_mask and not mask[t, n]:  # padded: no gradient, the state gradient passes through
                 dA_t[n] = 0.0
                 continue
-            _total(dh, dout, has_dout, t, n, dh_t[n])
+            dht = borrow(dh_t, n)
+            _total(dh, dout, has_dout, t, n, dht)
             if defaults:  # the activation codes as constants: the switch folds away
-                _gate_grads(A[t, n], Hs[t, n], dh_t[n], dA_t[n], SIGMOID, TANH)
+                _gate_grads(borrow(A_t, n), borrow(H_prev, n), dht, borrow(dA_t, n), SIGMOID, TANH)
             else:
-                _gate_grads(A[t, n], Hs[t, n], dh_t[n], dA_t[n], f_code, g_code)
+                _gate_grads(borrow(A_t, n), borrow(H_prev, n), dht, borrow(dA_t, n), f_code, g_code)
         times(dA_t[:, 2 * H :], op_h, W_R[:, 2 * H :], True, drh)  # gradient of R_t * H_{t-1}
         for n in range(N):
             if has_mask and not mask[t, n]:
                 continue
-            da, hp, d_rh = dA_t[n], Hs[t, n], drh[n]
+            da, hp, d_rh = borrow(dA_t, n), borrow(H_prev, n), borrow(drh, n)
             if has_rdrop:
-                d = rdrop[n]
+                d = borrow(rdrop, n)
                 for j in range(H):
                     da[j] = d_rh[j] * (hp[j] * d[j]) * da[j]  # dR f'(R), dR = d(R*H) * H_in
             else:
@@ -246,10 +255,10 @@ def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, dh, dh_t, drh, dh
         for n in range(N):
             if has_mask and not mask[t, n]:
                 continue  # dh[n] passes through
-            a, src, d_rh, dht, dst = A[t, n], dh_in[n], drh[n], dh_t[n], dh[n]
+            a, src, d_rh, dht, dst = borrow(A_t, n), borrow(dh_in, n), borrow(drh, n), borrow(dh_t, n), borrow(dh, n)
             r, z = a[:H], a[H : 2 * H]
             if has_rdrop:
-                d = rdrop[n]
+                d = borrow(rdrop, n)
                 for j in range(H):
                     dst[j] = (src[j] + d_rh[j] * r[j]) * d[j] + dht[j] * z[j]
             else:
@@ -265,25 +274,27 @@ def _steps_after(
     the gradient of ``H_{t-1} W_R + B_R`` into ``dHR[t - lo]``; one product ``dHR_t W_R^T`` per step
     (``ops[0]``: ``W_R^T`` ready for it, ``_blas.operand``)."""
     wide_vectors()
+    unaliased_arguments()  # every array written here is the kernel's own
     mask, has_mask, rdrop, has_rdrop = options
     f_code, g_code = codes
     N = dh.shape[0]
     H = W_R.shape[0]
     defaults = f_code == SIGMOID and g_code == TANH
     for t in range(hi - 1, lo - 1, -1):
-        dA_t, dHR_t = dA[t - lo], dHR[t - lo]
+        dA_t, dHR_t = borrow(dA, t - lo), borrow(dHR, t - lo)
+        A_t, HR_t, H_prev = borrow(A, t), borrow(HR, t), borrow(Hs, t)
         for n in range(N):
-            da, dhr = dA_t[n], dHR_t[n]
+            da, dhr = borrow(dA_t, n), borrow(dHR_t, n)
             if has_mask and not mask[t, n]:
                 da[:] = 0.0
                 dhr[:] = 0.0
                 continue
-            a, hr = A[t, n], HR[t, n]
-            _total(dh, dout, has_dout, t, n, dh_t[n])
+            a, hr, dht = borrow(A_t, n), borrow(HR_t, n), borrow(dh_t, n)
+            _total(dh, dout, has_dout, t, n, dht)
             if defaults:  # the activation codes as constants: the switch folds away
-                _gate_grads(a, Hs[t, n], dh_t[n], da, SIGMOID, TANH)
+                _gate_grads(a, borrow(H_prev, n), dht, da, SIGMOID, TANH)
             else:
-                _gate_grads(a, Hs[t, n], dh_t[n], da, f_code, g_code)
+                _gate_grads(a, borrow(H_prev, n), dht, da, f_code, g_code)
             for j in range(H):
                 da[j] = da[2 * H + j] * hr[2 * H + j] * da[j]  # dR f'(R), dR = dA^(h) (H W_R^(RH) + B_R^(H))
             for j in range(2 * H):
@@ -299,9 +310,9 @@ def _steps_after(
         for n in range(N):
             if has_mask and not mask[t, n]:
                 continue
-            z, src, dht, dst = A[t, n, H : 2 * H], dh_in[n], dh_t[n], dh[n]
+            z, src, dht, dst = borrow(A_t, n)[H : 2 * H], borrow(dh_in, n), borrow(dh_t, n), borrow(dh, n)
             if has_rdrop:
-                d = rdrop[n]
+                d = borrow(rdrop, n)
                 for j in range(H):
                     dst[j] = src[j] * d[j] + dht[j] * z[j]
             else:

@@ -56,8 +56,11 @@ from rnnlab.kernels._math import (
     act_to,
     activation_code,
     add_to_,
+    borrow,
     dact,
     like,
+    unaliased_arguments,
+    unowned,
     wide_vectors,
 )
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step, run_halves
@@ -85,31 +88,53 @@ def _forward_loop(A, b, W_R, Hs, Cs, gC, out, mask, has_mask, rdrop, has_rdrop, 
         for n in range(N):
             for j in range(H):
                 hd[n, j] = Hs[0, n, j] * rdrop[n, j]
+    no_out = np.empty((0, H), A.dtype)  # ``out_t`` without a mask (never read or written)
     for t in range(T):
-        times(hd if has_rdrop else Hs[t], W_Rp, W_R, False, rec)
-        for n in range(N):
-            a, r = A[t, n], rec[n]
-            act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], r[: 2 * H])  # I_t, F_t
-            act_bias_add_(g_code, a[2 * H : 3 * H], b[2 * H : 3 * H], r[2 * H : 3 * H])  # C~_t
-            act_bias_add_(f_code, a[3 * H :], b[3 * H :], r[3 * H :])  # O_t
-            i, fg, c_tilde, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-            c_prev, c, h, gc = Cs[t, n], Cs[t + 1, n], Hs[t + 1, n], gC[t, n]
+        H_prev = borrow(Hs, t)
+        times(hd if has_rdrop else H_prev, W_Rp, W_R, False, rec)
+        out_t = borrow(out, t) if has_mask else no_out
+        _step_gates(borrow(A, t), b, rec, borrow(Cs, t), borrow(Cs, t + 1), H_prev, borrow(Hs, t + 1), borrow(gC, t),
+                    out_t, mask, has_mask, t, rdrop, has_rdrop, hd, f_code, g_code)
+
+
+@njit(**JIT)
+def _step_gates(A_t, b, rec, C_prev, C_t, H_prev, H_t, gC_t, out_t, mask, has_mask, t, rdrop, has_rdrop, hd,
+                f_code, g_code):
+    """Step ``t`` after its product ``rec = H_{t-1} W_R``, every row: the gates into ``A_t``, then
+    ``C_t``, ``g(C_t)``, ``H_t`` (and ``out_t``, ``hd = H_t * rdrop`` when asked).
+
+    Its own function so that its arrays can be declared unaliased (every array it writes is the
+    kernel's own, and ``C_prev``/``C_t``, ``H_prev``/``H_t`` are different rows); inside the time
+    loop LLVM ran scalar copies of these loops.
+    """
+    wide_vectors()
+    unaliased_arguments()
+    N, G4 = A_t.shape
+    H = G4 // 4
+    b = unowned(b)  # sliced below, once per row
+    for n in range(N):
+        a, r = borrow(A_t, n), borrow(rec, n)
+        act_bias_add_(f_code, a[: 2 * H], b[: 2 * H], r[: 2 * H])  # I_t, F_t
+        act_bias_add_(g_code, a[2 * H : 3 * H], b[2 * H : 3 * H], r[2 * H : 3 * H])  # C~_t
+        act_bias_add_(f_code, a[3 * H :], b[3 * H :], r[3 * H :])  # O_t
+        i, fg, c_tilde, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+        c_prev, c, h, gc = borrow(C_prev, n), borrow(C_t, n), borrow(H_t, n), borrow(gC_t, n)
+        for j in range(H):
+            c[j] = fg[j] * c_prev[j] + i[j] * c_tilde[j]
+        act_to(g_code, c, gc)
+        for j in range(H):
+            h[j] = o[j] * gc[j]
+        if has_mask:
+            if mask[t, n]:
+                out_t[n] = h
+            else:  # a padded step keeps the state and outputs 0
+                h[:] = borrow(H_prev, n)
+                c[:] = c_prev
+                out_t[n] = 0.0
+        if has_rdrop:
+            d, hdn = borrow(rdrop, n), borrow(hd, n)
             for j in range(H):
-                c[j] = fg[j] * c_prev[j] + i[j] * c_tilde[j]
-            act_to(g_code, c, gc)
-            for j in range(H):
-                h[j] = o[j] * gc[j]
-            if has_mask:
-                if mask[t, n]:
-                    out[t, n] = h
-                else:  # a padded step keeps the state and outputs 0
-                    h[:] = Hs[t, n]
-                    c[:] = c_prev
-                    out[t, n] = 0.0
-            if has_rdrop:
-                d, hdn = rdrop[n], hd[n]
-                for j in range(H):
-                    hdn[j] = h[j] * d[j]
+                hdn[j] = h[j] * d[j]
 
 
 @njit(**JIT)
@@ -149,6 +174,27 @@ def _cell_grads(a, gc, c_prev, dhn, don, has_dout, dcn, da, f_code, g_code):
 
 
 @njit(**JIT)
+def _step_grads(A_t, gC_t, C_prev, dh, dout_t, has_dout, dc, dA_t, db, mask, has_mask, t, f_code, g_code):
+    """The gate gradients of step ``t``, every row: ``dA_t (N, 4H)`` written and added to ``db``;
+    ``dc`` goes in as ``dC_t`` and comes out as ``dC_{t-1}``. A padded row gets zeros.
+
+    Its own function so that its arrays can be declared unaliased (``dA_t``, ``dc`` and ``db`` are
+    the kernel's own buffers); inside ``_backward`` LLVM ran the scalar copy of this loop.
+    """
+    wide_vectors()
+    unaliased_arguments()
+    N = dA_t.shape[0]
+    for n in range(N):
+        da = borrow(dA_t, n)
+        if has_mask and not mask[t, n]:  # padded: the state gradient passes through untouched
+            da[:] = 0.0
+            continue
+        _cell_grads(borrow(A_t, n), borrow(gC_t, n), borrow(C_prev, n), borrow(dh, n), borrow(dout_t, n), has_dout,
+                    borrow(dc, n), da, f_code, g_code)
+        add_to_(db, da)
+
+
+@njit(**JIT)
 def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, truncate, K):
     """BPTT, in chunks of steps. ``dh``, ``dc`` ``(N, H)`` go in as ``dH_T``, ``dC_T`` and come out as
     ``dH_0``, ``dC_0``. Returns ``dx (T, N, D)``, ``dW``, ``dW_R`` and ``db``.
@@ -181,18 +227,12 @@ def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, 
         lo = max(hi - K, 0)
         previous = begin_steps(N, H, 4 * H)
         for t in range(hi - 1, lo - 1, -1):
-            dA_t = dA[t - lo]
-            for n in range(N):
-                da = dA_t[n]
-                if has_mask and not mask[t, n]:  # padded: the state gradient passes through untouched
-                    da[:] = 0.0
-                    continue
-                don = dout[t, n] if has_dout else dh[n]
-                if defaults:  # the activation codes as constants: the switch folds away
-                    _cell_grads(A[t, n], gC[t, n], Cs[t, n], dh[n], don, has_dout, dc[n], da, SIGMOID, TANH)
-                else:
-                    _cell_grads(A[t, n], gC[t, n], Cs[t, n], dh[n], don, has_dout, dc[n], da, f_code, g_code)
-                add_to_(db, da)
+            dA_t, A_t, gC_t, C_prev = borrow(dA, t - lo), borrow(A, t), borrow(gC, t), borrow(Cs, t)
+            dout_t = borrow(dout, t) if has_dout else dh
+            if defaults:  # the activation codes as constants: the switch folds away
+                _step_grads(A_t, gC_t, C_prev, dh, dout_t, has_dout, dc, dA_t, db, mask, has_mask, t, SIGMOID, TANH)
+            else:
+                _step_grads(A_t, gC_t, C_prev, dh, dout_t, has_dout, dc, dA_t, db, mask, has_mask, t, f_code, g_code)
             if truncate > 0 and t > 0 and t % truncate == 0:  # cells.cuts_here
                 dh[:] = 0.0
                 dc[:] = 0.0

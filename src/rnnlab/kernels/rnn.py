@@ -35,7 +35,7 @@ from rnnlab.kernels._blas import (
     operand,
     times,
 )
-from rnnlab.kernels._math import JIT, TANH, act_bias_add_to, activation_code, add_to_, dact, wide_vectors
+from rnnlab.kernels._math import JIT, TANH, act_bias_add_to, activation_code, add_to_, borrow, dact, wide_vectors
 from rnnlab.kernels._stream import StepWeights, arguments, codes, prepare_step, project_step
 
 GATES = 1
@@ -55,18 +55,19 @@ def _forward_loop(A, b, W_R, Hs, out, mask, has_mask, rdrop, has_rdrop, code):
             for j in range(H):
                 hd[n, j] = Hs[0, n, j] * rdrop[n, j]
     for t in range(T):
-        times(hd if has_rdrop else Hs[t], W_Rp, W_R, False, rec)
+        H_prev, H_t, A_t = borrow(Hs, t), borrow(Hs, t + 1), borrow(A, t)
+        times(hd if has_rdrop else H_prev, W_Rp, W_R, False, rec)
         for n in range(N):
-            h = Hs[t + 1, n]
-            act_bias_add_to(code, A[t, n], b, rec[n], h)  # H_t = f(X_t W + B + H_{t-1} W_R)
+            h = borrow(H_t, n)
+            act_bias_add_to(code, borrow(A_t, n), b, borrow(rec, n), h)  # H_t = f(X_t W + B + H_{t-1} W_R)
             if has_mask:
                 if mask[t, n]:
                     out[t, n] = h
                 else:  # a padded step keeps the state and outputs 0
-                    h[:] = Hs[t, n]
+                    h[:] = borrow(H_prev, n)
                     out[t, n] = 0.0
             if has_rdrop:
-                d, hdn = rdrop[n], hd[n]
+                d, hdn = borrow(rdrop, n), borrow(hd, n)
                 for j in range(H):
                     hdn[j] = h[j] * d[j]
 
@@ -126,17 +127,17 @@ def _backward(x, W, W_R, Hs, dout, has_dout, dh, options, code, truncate, K):
         lo = max(hi - K, 0)
         previous = begin_steps(N, H, H)
         for t in range(hi - 1, lo - 1, -1):
-            dA_t = dA[t - lo]
+            dA_t, H_t = borrow(dA, t - lo), borrow(Hs, t + 1)
+            dout_t = borrow(dout, t) if has_dout else dh
             for n in range(N):
-                da = dA_t[n]
+                da = borrow(dA_t, n)
                 if has_mask and not mask[t, n]:  # padded: the state gradient passes through untouched
                     da[:] = 0.0
                     continue
-                don = dout[t, n] if has_dout else dh[n]
                 if code == TANH:  # the default as a constant: the switch folds away
-                    _grad_row(Hs[t + 1, n], dh[n], don, has_dout, da, TANH)
+                    _grad_row(borrow(H_t, n), borrow(dh, n), borrow(dout_t, n), has_dout, da, TANH)
                 else:
-                    _grad_row(Hs[t + 1, n], dh[n], don, has_dout, da, code)
+                    _grad_row(borrow(H_t, n), borrow(dh, n), borrow(dout_t, n), has_dout, da, code)
                 add_to_(db, da)
             if truncate > 0 and t > 0 and t % truncate == 0:  # cells.cuts_here
                 dh[:] = 0.0
