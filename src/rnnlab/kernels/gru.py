@@ -196,11 +196,11 @@ def _gate_grads(a, h_prev, dh_t, da, f_code, g_code):
 
 
 @njit(**JIT)
-def _total(dh, dout, has_dout, t, n, dh_t):
-    """``dh_t = dH_t + dout_t`` for row ``n``."""
+def _total(dh, dout, has_dout, t, row0, n, dh_t):
+    """``dh_t = dH_t + dout_t`` for row ``n`` (row ``row0 + n`` of ``dout``)."""
     wide_vectors()
     if has_dout:
-        a, b = borrow(dh, n), borrow(borrow(dout, t), n)
+        a, b = borrow(dh, n), borrow(borrow(dout, t), row0 + n)
         for j in range(dh_t.shape[0]):
             dh_t[j] = a[j] + b[j]
     else:
@@ -208,7 +208,8 @@ def _total(dh, dout, has_dout, t, n, dh_t):
 
 
 @njit(**JIT)
-def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, dh, dh_t, drh, dh_in, db, options, codes, truncate):
+def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, row0, dh, dh_t, drh, dh_in, db, options, codes,
+                  truncate):
     """``reset_after=False``: BPTT through steps ``hi-1 .. lo``, gate gradients into ``dA[t - lo]``.
 
     Two products per step on column blocks of ``W_R``: ``d(R*H) = dA^(h) W_R^(RH)^T``, then
@@ -230,7 +231,7 @@ def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, dh, dh_t, drh, dh
                 dA_t[n] = 0.0
                 continue
             dht = borrow(dh_t, n)
-            _total(dh, dout, has_dout, t, n, dht)
+            _total(dh, dout, has_dout, t, row0, n, dht)
             if defaults:  # the activation codes as constants: the switch folds away
                 _gate_grads(borrow(A_t, n), borrow(H_prev, n), dht, borrow(dA_t, n), SIGMOID, TANH)
             else:
@@ -268,7 +269,7 @@ def _steps_before(lo, hi, A, Hs, W_R, ops, dA, dout, has_dout, dh, dh_t, drh, dh
 
 @njit(**JIT)
 def _steps_after(
-    lo, hi, A, Hs, HR, W_R, ops, dA, dHR, dout, has_dout, dh, dh_t, dh_in, db, db_R, options, codes, truncate
+    lo, hi, A, Hs, HR, W_R, ops, dA, dHR, dout, has_dout, row0, dh, dh_t, dh_in, db, db_R, options, codes, truncate
 ):
     """``reset_after=True``: BPTT through steps ``hi-1 .. lo``, gate gradients into ``dA[t - lo]`` and
     the gradient of ``H_{t-1} W_R + B_R`` into ``dHR[t - lo]``; one product ``dHR_t W_R^T`` per step
@@ -290,7 +291,7 @@ def _steps_after(
                 dhr[:] = 0.0
                 continue
             a, hr, dht = borrow(A_t, n), borrow(HR_t, n), borrow(dh_t, n)
-            _total(dh, dout, has_dout, t, n, dht)
+            _total(dh, dout, has_dout, t, row0, n, dht)
             if defaults:  # the activation codes as constants: the switch folds away
                 _gate_grads(a, borrow(H_prev, n), dht, da, SIGMOID, TANH)
             else:
@@ -321,7 +322,7 @@ def _steps_after(
 
 
 @njit(**JIT)
-def _backward(x, W, W_R, A, Hs, HR, RH, dout, has_dout, dh, options, codes, truncate, K, reset_after):
+def _backward(x, W, W_R, A, Hs, HR, RH, dout, has_dout, row0, dh, options, codes, truncate, K, reset_after):
     """BPTT in chunks of steps (see ``lstm._backward``), either variant. ``dh (N, H)`` goes in as
     ``dH_T`` and comes out as ``dH_0``. Returns ``dx (T, N, D)``, ``dW``, ``dW_R``, ``db``, ``db_R``."""
     T, N, D = x.shape
@@ -354,10 +355,10 @@ def _backward(x, W, W_R, A, Hs, HR, RH, dout, has_dout, dh, options, codes, trun
         lo = max(hi - K, 0)
         previous = begin_steps(N, H, 3 * H)
         if reset_after:
-            args = (dout, has_dout, dh, dh_t, dh_in, db, db_R, options, codes, truncate)
+            args = (dout, has_dout, row0, dh, dh_t, dh_in, db, db_R, options, codes, truncate)
             _steps_after(lo, hi, A, Hs, HR, W_R, ops, dA, dHR, *args)
         else:
-            args = (dout, has_dout, dh, dh_t, drh, dh_in, db, options, codes, truncate)
+            args = (dout, has_dout, row0, dh, dh_t, drh, dh_in, db, options, codes, truncate)
             _steps_before(lo, hi, A, Hs, W_R, ops, dA, *args)
         end_steps(previous)
         r0, r1 = lo * N, hi * N
@@ -417,14 +418,14 @@ def _whole_forward(x, states, options, W, b, W_R, b_R, codes, reset_after):
     return out if options[1] else Hs[1:], (Hs[x.shape[0]],), inner
 
 
-def _whole_backward(inner, d_out, has_dout, dstates, W, W_R, codes, truncate, reset_after):
+def _whole_backward(inner, d_out, has_dout, row0, dstates, W, W_R, codes, truncate, reset_after):
     """BPTT of one batch (or part); ``dstates`` ``(dH_T,)`` becomes ``(dH_0,)`` in place.
     Returns ``(dx, dstates, (dW, dW_R, db, db_R))``."""
     x = inner["x"]
     T, N, _ = x.shape
     K = chunk_steps(T, N, (2 if reset_after else 1) * 3 * W_R.shape[0] * x.itemsize)
     A, Hs, HR, RH, options = (inner[k] for k in ("A", "Hs", "HR", "RH", "options"))
-    args = (d_out, has_dout, dstates[0], options, codes, truncate, K, reset_after)
+    args = (d_out, has_dout, row0, dstates[0], options, codes, truncate, K, reset_after)
     dx, dW, dW_R, db, db_R = _backward(x, W, W_R, A, Hs, HR, RH, *args)
     return dx, dstates, (dW, dW_R, db, db_R)
 

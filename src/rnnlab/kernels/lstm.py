@@ -195,7 +195,7 @@ def _step_grads(A_t, gC_t, C_prev, dh, dout_t, has_dout, dc, dA_t, db, mask, has
 
 
 @njit(**JIT)
-def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, truncate, K):
+def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, row0, dh, dc, options, codes, truncate, K):
     """BPTT, in chunks of steps. ``dh``, ``dc`` ``(N, H)`` go in as ``dH_T``, ``dC_T`` and come out as
     ``dH_0``, ``dC_0``. Returns ``dx (T, N, D)``, ``dW``, ``dW_R`` and ``db``.
 
@@ -228,7 +228,7 @@ def _backward(x, W, W_R, A, Hs, Cs, gC, dout, has_dout, dh, dc, options, codes, 
         previous = begin_steps(N, H, 4 * H)
         for t in range(hi - 1, lo - 1, -1):
             dA_t, A_t, gC_t, C_prev = borrow(dA, t - lo), borrow(A, t), borrow(gC, t), borrow(Cs, t)
-            dout_t = borrow(dout, t) if has_dout else dh
+            dout_t = borrow(dout, t)[row0 : row0 + N] if has_dout else dh  # this batch's rows of dout
             if defaults:  # the activation codes as constants: the switch folds away
                 _step_grads(A_t, gC_t, C_prev, dh, dout_t, has_dout, dc, dA_t, db, mask, has_mask, t, SIGMOID, TANH)
             else:
@@ -288,14 +288,15 @@ def _whole_forward(x, states, options, W, b, W_R, codes):
     return out if options[1] else Hs[1:], (Hs[T], Cs[T]), dict(x=x, A=A, Hs=Hs, Cs=Cs, gC=gC, options=options)
 
 
-def _whole_backward(inner, d_out, has_dout, dstates, W, W_R, codes, truncate):
+def _whole_backward(inner, d_out, has_dout, row0, dstates, W, W_R, codes, truncate):
     """BPTT of one batch (or part); ``dstates`` ``(dH_T, dC_T)`` become ``(dH_0, dC_0)`` in place.
     Returns ``(dx, dstates, (dW, dW_R, db))``."""
     x = inner["x"]
     T, N, _ = x.shape
     K = chunk_steps(T, N, 4 * W_R.shape[0] * x.dtype.itemsize)
     A, Hs, Cs, gC, options = (inner[k] for k in ("A", "Hs", "Cs", "gC", "options"))
-    dx, dW, dW_R, db = _backward(x, W, W_R, A, Hs, Cs, gC, d_out, has_dout, *dstates, options, codes, truncate, K)
+    dx, dW, dW_R, db = _backward(x, W, W_R, A, Hs, Cs, gC, d_out, has_dout, row0, *dstates, options, codes, truncate,
+                                 K)
     return dx, dstates, (dW, dW_R, db)
 
 

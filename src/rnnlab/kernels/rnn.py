@@ -100,7 +100,7 @@ def _grad_row(h, dhn, don, has_dout, da, code):
 
 
 @njit(**JIT)
-def _backward(x, W, W_R, Hs, dout, has_dout, dh, options, code, truncate, K):
+def _backward(x, W, W_R, Hs, dout, has_dout, row0, dh, options, code, truncate, K):
     """BPTT in chunks of steps (see ``lstm._backward``). ``dh (N, H)`` goes in as ``dH_T`` and comes
     out as ``dH_0``. Returns ``dx (T, N, D)``, ``dW``, ``dW_R`` and ``db``.
 
@@ -128,7 +128,7 @@ def _backward(x, W, W_R, Hs, dout, has_dout, dh, options, code, truncate, K):
         previous = begin_steps(N, H, H)
         for t in range(hi - 1, lo - 1, -1):
             dA_t, H_t = borrow(dA, t - lo), borrow(Hs, t + 1)
-            dout_t = borrow(dout, t) if has_dout else dh
+            dout_t = borrow(dout, t)[row0 : row0 + N] if has_dout else dh  # this batch's rows of dout
             for n in range(N):
                 da = borrow(dA_t, n)
                 if has_mask and not mask[t, n]:  # padded: the state gradient passes through untouched
@@ -188,14 +188,14 @@ def _whole_forward(x, states, options, W, b, W_R, code):
     return out if options[1] else Hs[1:], (Hs[x.shape[0]],), dict(x=x, Hs=Hs, options=options)
 
 
-def _whole_backward(inner, d_out, has_dout, dstates, W, W_R, code, truncate):
+def _whole_backward(inner, d_out, has_dout, row0, dstates, W, W_R, code, truncate):
     """BPTT of one batch (or part); ``dstates`` ``(dH_T,)`` becomes ``(dH_0,)`` in place.
     Returns ``(dx, dstates, (dW, dW_R, db))``."""
     x = inner["x"]
     T, N, _ = x.shape
     K = chunk_steps(T, N, W_R.shape[0] * x.itemsize)
-    dx, dW, dW_R, db = _backward(x, W, W_R, inner["Hs"], d_out, has_dout, dstates[0], inner["options"], code,
-                                 truncate, K)
+    dx, dW, dW_R, db = _backward(x, W, W_R, inner["Hs"], d_out, has_dout, row0, dstates[0], inner["options"],
+                                 code, truncate, K)
     return dx, dstates, (dW, dW_R, db)
 
 
