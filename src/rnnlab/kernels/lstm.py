@@ -103,9 +103,8 @@ def _step_gates(A_t, b, rec, C_prev, C_t, H_prev, H_t, gC_t, out_t, mask, has_ma
     """Step ``t`` after its product ``rec = H_{t-1} W_R``, every row: the gates into ``A_t``, then
     ``C_t``, ``g(C_t)``, ``H_t`` (and ``out_t``, ``hd = H_t * rdrop`` when asked).
 
-    Its own function so that its arrays can be declared unaliased (every array it writes is the
-    kernel's own, and ``C_prev``/``C_t``, ``H_prev``/``H_t`` are different rows); inside the time
-    loop LLVM ran scalar copies of these loops.
+    Its own function, as ``_step_grads``, so that its arrays can be declared unaliased (every array it
+    writes is the kernel's own, and ``C_prev``/``C_t``, ``H_prev``/``H_t`` are different rows).
     """
     wide_vectors()
     unaliased_arguments()
