@@ -194,3 +194,34 @@ def test_a_packed_operand_refuses_another_number_of_rows(blas_provider):
             assert np.array_equal(_times_other_rows(a, W, 2), a @ W)
     finally:
         _blas.set_pack_min_work(previous)
+
+
+@njit
+def _stream_step_threads(N, K, GH):
+    """``begin_stream_step`` then ``end_steps``: (what it returned, the setting in effect between them)."""
+    previous = _blas.begin_stream_step(N, K, GH)
+    inside = _blas._set_threads_local(0)  # the local setting in effect, put back at once
+    _blas._set_threads_local(inside)
+    _blas.end_steps(previous)
+    return previous, inside
+
+
+def test_streaming_step_takes_one_blas_thread_only_when_small(blas_provider):
+    """A batch-1 step's products below ``STREAM_ONE_THREAD_WORK`` multiply-adds run on one MKL thread
+    (MKL would fork its OpenMP team for microseconds of work); bigger ones keep the thread setting,
+    and the setting is restored afterwards. SciPy's OpenBLAS has no per-thread setting."""
+    small, big = (1, 96, 256), (1, 1024, 512)  # LSTM (D, H) = (32, 64); RNN (512, 512)
+    assert small[0] * small[1] * small[2] < _blas.STREAM_ONE_THREAD_WORK <= big[0] * big[1] * big[2]
+    before = _blas.set_local_threads(0)
+    try:
+        if blas_provider == "mkl":
+            previous, inside = _stream_step_threads(*small)
+            assert inside == 1 and previous == 0
+            previous, inside = _stream_step_threads(*big)
+            assert previous == -1 and inside == 0
+            assert _blas.set_local_threads(0) == 0  # restored
+        else:
+            assert _stream_step_threads(*small) == (-1, -1)
+    finally:
+        if before >= 0:
+            _blas.set_local_threads(before)

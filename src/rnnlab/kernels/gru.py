@@ -35,6 +35,7 @@ from rnnlab.kernels import _common as common
 from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
+    begin_stream_step,
     chunk_steps,
     dot,
     end_steps,
@@ -495,7 +496,9 @@ def _step_after(x, h_prev, W, W_R, b, b_R, f_code, g_code):
     a = np.empty((N, W.shape[1]), x.dtype)  # X_t W, then [R|Z|H~]
     hr = np.empty((N, W.shape[1]), x.dtype)  # H_{t-1} W_R + B_R
     h = np.empty(h_prev.shape, x.dtype)
+    previous = begin_stream_step(N, x.shape[1] + h_prev.shape[1], W.shape[1])
     units_after(x, h_prev, W, W_R, b, b_R, 0, a, hr, h, f_code, g_code)
+    end_steps(previous)
     return h
 
 
@@ -506,6 +509,7 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
     N = x.shape[0]
     H = W_R_h.shape[0]
     a = np.empty((N, 3 * H), x.dtype)  # X_t W, then [R|Z|H~]
+    previous = begin_stream_step(N, x.shape[1] + H, 3 * H)
     dot(x, W, a)
     rz = np.empty((N, 2 * H), x.dtype)  # H_{t-1} W_R^(RZ)
     dot(h_prev, W_R_rz, rz)
@@ -522,6 +526,7 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
         an = a[n]
         act_bias_add_(g_code, an[2 * H :], b[2 * H :], ht[n])
         _update(h_prev[n], an[H : 2 * H], an[2 * H :], h[n])
+    end_steps(previous)
     return h
 
 

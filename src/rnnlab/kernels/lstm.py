@@ -38,6 +38,7 @@ from rnnlab.kernels import _common as common
 from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
+    begin_stream_step,
     chunk_steps,
     dot,
     end_steps,
@@ -356,7 +357,9 @@ def _step(x, h_prev, c_prev, W, W_R, WW, b, f_code, g_code):
     H = W_R.shape[0]
     a = np.empty((N, 4 * H), x.dtype)  # X_t W, then [I|F|C~|O]
     rec = np.empty((N, 4 * H), x.dtype)  # H_{t-1} W_R
+    previous = begin_stream_step(N, x.shape[1] + H, 4 * H)
     project_step(x, h_prev, W, W_R, WW, a, rec)
+    end_steps(previous)
     h = np.empty((N, H), x.dtype)
     c = np.empty((N, H), x.dtype)
     for n in range(N):

@@ -28,6 +28,7 @@ from rnnlab.kernels import _common as common
 from rnnlab.kernels import _split
 from rnnlab.kernels._blas import (
     begin_steps,
+    begin_stream_step,
     chunk_steps,
     end_steps,
     gemm,
@@ -252,7 +253,9 @@ def _step(x, h_prev, W, W_R, WW, b, code):
     wide_vectors()
     a = np.empty(h_prev.shape, x.dtype)  # X_t W
     rec = np.empty(h_prev.shape, x.dtype)  # H_{t-1} W_R
+    previous = begin_stream_step(x.shape[0], x.shape[1] + h_prev.shape[1], a.shape[1])
     project_step(x, h_prev, W, W_R, WW, a, rec)
+    end_steps(previous)
     h = np.empty(h_prev.shape, x.dtype)
     for n in range(h.shape[0]):
         act_bias_add_to(code, a[n], b, rec[n], h[n])
