@@ -21,9 +21,8 @@ def blas_provider(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     if request.param.endswith("-split"):
         monkeypatch.setattr(_split, "MIN_PART_WORK", 0)
         monkeypatch.setattr(_blas, "max_threads", lambda: 2)
-        monkeypatch.setattr(_split, "_CPUS", 2)
+        monkeypatch.setattr(_blas, "CPUS", 2)
         monkeypatch.setattr(_team, "TEAM_MIN_BYTES", 0)
-        monkeypatch.setattr(_team, "_CPUS", 2)
         packing = _blas.set_pack_min_work(0)
     previous = _blas.blas_provider()
     _blas.set_blas(provider)

@@ -26,7 +26,7 @@ def _run(problem: Problem, truncate=None):
 @pytest.fixture
 def mkl_two_cores(monkeypatch):
     monkeypatch.setattr(_blas, "max_threads", lambda: 2)
-    monkeypatch.setattr(_split, "_CPUS", 2)
+    monkeypatch.setattr(_blas, "CPUS", 2)
     monkeypatch.setattr(_split, "MIN_PART_WORK", 1)
     previous = _blas.blas_provider()
     _blas.set_blas("mkl")

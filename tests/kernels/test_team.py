@@ -34,7 +34,7 @@ def mkl_two_cores(monkeypatch, halves):
     if _blas.mkl_library() is None:
         pytest.skip("the team runs with MKL only")
     monkeypatch.setattr(_blas, "max_threads", lambda: 2)
-    monkeypatch.setattr(_team, "_CPUS", 2)
+    monkeypatch.setattr(_blas, "CPUS", 2)
     _worker.compile_serve()  # not in the tests' deadlines
     previous = _blas.blas_provider()
     _blas.set_blas("mkl")
@@ -141,7 +141,7 @@ def test_no_team_when_blas_is_limited_to_one_thread(monkeypatch, halves):
     if _blas.mkl_library() is None:
         pytest.skip("the team runs with MKL only")
     monkeypatch.setattr(_blas, "max_threads", REAL_MAX_THREADS)
-    monkeypatch.setattr(_team, "_CPUS", 2)
+    monkeypatch.setattr(_blas, "CPUS", 2)
     previous = _blas.blas_provider()
     _blas.set_blas("mkl")
     try:

@@ -33,7 +33,7 @@ def batch_split(request, monkeypatch):
 
         monkeypatch.setattr(_split, "MIN_PART_WORK", 0)
         monkeypatch.setattr(_blas, "max_threads", lambda: 2)
-        monkeypatch.setattr(_split, "_CPUS", 2)
+        monkeypatch.setattr(_blas, "CPUS", 2)
         previous = _blas.blas_provider()
         _blas.set_blas("mkl")
         yield request.param

@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.metadata
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,6 +154,12 @@ def set_local_threads(n: int) -> int:
     if _provider != "mkl" or n < 0:
         return -1
     return int(_libraries["mkl"].MKL_Set_Num_Threads_Local(n))
+
+
+# the CPUs this process may run on (its affinity, not the machine's): at most this many batch parts
+# (``_split``) or streaming halves (``_team``); read once, as ``os`` calls in a step cost tens of
+# microseconds with cold caches
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def max_threads() -> int:

@@ -41,10 +41,6 @@ from rnnlab.kernels import _blas
 # 3.7 ms.
 MIN_PART_WORK = 1 << 24
 MIN_PART_ROWS = 2  # sequences per part, at least
-# read once: between two calls of a training loop the caches are cold, and ``os.cpu_count`` and
-# ``np.linspace`` took 32 and 53 us of the 100 us ``parts`` took inside a step, against 10 us in a
-# loop of their own (LSTM, (100, 32, 32, 64))
-_CPUS = os.cpu_count() or 1
 
 _executor: ThreadPoolExecutor | None = None
 _workers = 0
@@ -55,11 +51,12 @@ def parts(T: int, N: int, H: int, GH: int) -> list[slice] | None:
 
     As many parts as MKL may use threads (and cores exist), fewer when a part would hold fewer than
     ``MIN_PART_ROWS`` sequences or less than ``MIN_PART_WORK`` of recurrent products, where the
-    hand-off to a thread would eat the gain.
+    hand-off to a thread would eat the gain. (Inside a step, with cold caches, ``os.cpu_count`` and
+    ``np.linspace`` here took 32 and 53 us of 100 us; 10 us without them, LSTM (100, 32, 32, 64).)
     """
     if not _blas.manages_threads():
         return None
-    k = min(_blas.max_threads(), _CPUS, N // MIN_PART_ROWS)
+    k = min(_blas.max_threads(), _blas.CPUS, N // MIN_PART_ROWS)
     while k > 1 and T * (N // k) * H * GH < MIN_PART_WORK:
         k -= 1
     if k < 2:
@@ -146,8 +143,8 @@ def forward(whole: Callable[..., Any], x: np.ndarray, states: tuple[np.ndarray, 
 
     Each part copies its own rows of ``x`` and writes its rows of ``out (T, N, H)`` on its own
     thread (``backward`` writes its rows of ``dx`` likewise, and reads its rows of ``d_out`` in
-    place). Done on this thread before and after
-    the parts, those copies and joins took 1.5 ms of a 26.4 ms LSTM step at (100, 64, 128, 128);
+    place). Done on this thread before and after the parts, those copies and joins took 1.5 ms of a
+    26.4 ms LSTM step at (100, 64, 128, 128);
     in the parts, the step measured 24.6 and 25.7 ms against 26.5 and 27.3 ms before (and 3.7
     against 3.9 ms at (100, 32, 32, 64)).
     """
