@@ -76,6 +76,19 @@ def test_warmup_compiles_and_reports_seconds():
         backend.warmup(np.int32)
 
 
+@pytest.mark.skipif(not backend.numba_available(), reason="needs numba")
+def test_warmup_compiles_the_kinds_asked_for():
+    from rnnlab.kernels import lstm, optim
+
+    assert backend.warmup(np.float64, ("lstm",), streaming=False) >= 0.0
+    signatures = [str(sig) for sig in lstm._forward.signatures + lstm._backward.signatures]
+    assert any("float64" in sig for sig in signatures), signatures
+    assert any("float64" in str(sig) for sig in optim._adam.signatures)
+    for bad in ((), ("lstm", "cnn"), "lstm"):
+        with pytest.raises(ValueError, match=r"warmup kinds must be a non-empty sequence of rnn, lstm, gru, got"):
+            backend.warmup(np.float32, bad)
+
+
 def test_no_environment_variable_switches_behaviour():
     source = inspect.getsource(backend)
     assert "os.environ" not in source and "getenv" not in source

@@ -36,6 +36,18 @@ def test_train_evaluate_predict(tmp_path, capsys):
     assert "target" in capsys.readouterr().out
 
 
+def test_train_prepares_only_the_kernels_of_its_cell(tmp_path, monkeypatch, capsys):
+    from rnnlab import backend
+
+    calls = []
+    monkeypatch.setattr(backend, "warmup", lambda *a, **k: calls.append((a, k)) or 0.5)
+    monkeypatch.setattr(backend, "get_backend", lambda: "numba")
+    assert main(["train", *[a for a in SMALL if a != "--quiet"], "--cell", "gru", "--epochs", "1",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert calls == [(("float32", ("gru",)), {"streaming": False})]
+    assert "kernels ready in 0.5 s" in capsys.readouterr().err
+
+
 def run_cli(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "rnnlab.cli.main", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, **kwargs)
