@@ -6,9 +6,11 @@ a data loader) OpenBLAS's waiting threads slow the loop down many times over: me
 epoch slice of the POS tagger (N = 32, H = 128) took 28.3 s with OpenBLAS's two threads on a loaded
 2-core machine and 1.6 s with one. So the loops run with one BLAS thread when a step's product is
 smaller than ``SMALL_STEP_WORK`` multiply-adds, and with BLAS's own setting above it. The compiled
-kernels running on MKL apply that rule themselves, to the per-step products only (MKL has a
-per-thread setting), so that the big products before and after the loop still use every core:
-``for_cell`` leaves them alone.
+kernels apply that rule themselves when they can set their BLAS's threads, and ``for_cell`` leaves
+them alone: on MKL to the per-step products only (MKL has a per-thread setting), so that the big
+products before and after the loop still use every core; on SciPy's OpenBLAS to the whole call;
+and on both they run a batch with enough work as parts on the cores, each part on one BLAS thread
+(``rnnlab.kernels._split``).
 
 Uses ``threadpoolctl`` when it is installed; without it, nothing is limited.
 """

@@ -1,6 +1,7 @@
-"""Every kernel test runs once per way the kernels can run here: SciPy's OpenBLAS, and, when MKL is
-installed, MKL with whole batches and MKL with every batch of two or more rows split into parts on
-threads (``rnnlab.kernels._split``, which otherwise splits only batches with enough work) and every
+"""Every kernel test runs once per way the kernels can run here: SciPy's OpenBLAS with whole batches
+and with every batch of two or more rows split into parts on threads (``rnnlab.kernels._split``,
+which otherwise splits only batches with enough work), and, when MKL is installed, MKL with whole
+batches and MKL with the split forced likewise, every
 prepared streaming step split in two halves of units, the second on the team's worker thread
 (``rnnlab.kernels._team``, which otherwise takes only weights of a megabyte or more), and the
 weights of every per-step product packed (``_blas.pack``, otherwise only for products of
@@ -10,7 +11,7 @@ import pytest
 
 from rnnlab.kernels import _blas, _split, _team
 
-MODES = ["scipy"] + (["mkl", "mkl-split"] if _blas.mkl_library() is not None else [])
+MODES = ["scipy", "scipy-split"] + (["mkl", "mkl-split"] if _blas.mkl_library() is not None else [])
 
 
 @pytest.fixture(autouse=True, params=MODES)

@@ -4,12 +4,15 @@ Shapes: ``m``, ``n``, ``k`` of ``C (m, n) = op(A) (m, k) op(B) (k, n)``.
 """
 
 import ctypes
+import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
+import threadpoolctl
 from numba import njit
 
-from rnnlab.kernels import _blas
+from rnnlab.kernels import _blas, _split
 
 RTOL = {np.float64: 1e-13, np.float32: 2e-6}
 REAL_MAX_THREADS = _blas.max_threads  # before the mkl-split fixture replaces it
@@ -97,30 +100,57 @@ def test_compiled_code_calls_through_the_table_at_call_time():
     assert np.array_equal(c, a @ b)
 
 
-def test_small_calls_run_on_one_mkl_thread_and_big_calls_on_all(blas_provider):
+def test_small_calls_run_on_one_thread_and_big_calls_on_all(blas_provider):
     max_threads = REAL_MAX_THREADS
     before = max_threads()
-    with _blas.call_threads(100 * 32, 64, 256):  # the LSTM at (100, 32, 32, 64): below SMALL_CALL_WORK
+    if before < 2:
+        pytest.skip("the kernels' BLAS runs on one thread here")
+    # the LSTM at (T, N, D, H) = (100, 32, 32, 64): below SMALL_CALL_WORK (MKL) and SMALL_STEP_WORK (SciPy)
+    with _blas.call_threads(100 * 32, 64, 256, 32 * 64 * 256):
         inside_small = max_threads()
-    with _blas.call_threads(50 * 128, 512, 2048):  # (50, 128, 512, 512): above it
+    with _blas.call_threads(50 * 128, 512, 2048, 128 * 512 * 2048):  # (50, 128, 512, 512): above both
         inside_big = max_threads()
     assert max_threads() == before, "the setting must be restored"
-    if blas_provider == "mkl":
-        assert inside_small == 1
-        assert inside_big == before
-    else:  # SciPy's OpenBLAS has no per-thread setting: the kernels leave its threads alone
-        assert inside_small == inside_big == before == 1
+    assert inside_small == 1
+    assert inside_big == before
+    if blas_provider == "scipy":  # a global setting: seen from any thread inside the block
+        seen = []
+        with _blas.call_threads(100 * 32, 64, 256, 32 * 64 * 256):
+            thread = threading.Thread(target=lambda: seen.append(max_threads()))
+            thread.start()
+            thread.join()
+        assert seen == [1]
 
 
-def test_only_mkl_kernels_choose_their_own_threads(blas_provider):
+def test_kernels_choose_their_own_threads_when_they_can_set_them(blas_provider, monkeypatch):
     from rnnlab import cells, kernels, threads
 
-    assert kernels.lstm.manages_threads() == (blas_provider == "mkl")
+    assert kernels.lstm.manages_threads()  # MKL, or SciPy's OpenBLAS found by threadpoolctl
     assert not hasattr(cells.lstm, "manages_threads")
-    # the reference cells (and the kernels on OpenBLAS) get the layers' limit: one thread for small steps
-    assert threads.for_cell(cells.lstm, 32, 64, 4) is not None
-    limit = threads.for_cell(kernels.lstm, 32, 64, 4)
-    assert (type(limit).__name__ == "nullcontext") == (blas_provider == "mkl")
+    # the reference cells get the layers' limit (one thread for small steps); the kernels set their own
+    assert type(threads.for_cell(cells.lstm, 32, 64, 4)).__name__ != "nullcontext"
+    assert type(threads.for_cell(kernels.lstm, 32, 64, 4)).__name__ == "nullcontext"
+    if blas_provider == "scipy":  # a BLAS threadpoolctl cannot control: the layers limit it, no split
+        monkeypatch.setattr(_blas, "_scipy_controller", [None])
+        assert not kernels.lstm.manages_threads()
+        assert type(threads.for_cell(kernels.lstm, 32, 64, 4)).__name__ != "nullcontext"
+        assert REAL_MAX_THREADS() == 1
+        assert _split.parts(100, 64, 128, 512) is None
+        with _blas.call_threads(100 * 32, 64, 256, 32 * 64 * 256), _blas.one_thread_each():
+            pass  # nothing to set, nothing raised
+
+
+def test_the_scipy_controller_is_the_library_scipy_ships():
+    controller = _blas._scipy_threads()
+    if controller is None:
+        pytest.skip("threadpoolctl does not see SciPy's BLAS here")
+    import scipy
+
+    path = Path(controller.filepath).resolve()
+    root = Path(scipy.__file__).resolve().parent
+    assert controller.user_api == "blas"
+    assert path.is_relative_to(root) or path.parent == root.parent / "scipy.libs" or len(
+        [lib for lib in threadpoolctl.ThreadpoolController().lib_controllers if lib.user_api == "blas"]) == 1
 
 
 @njit

@@ -15,9 +15,10 @@ The cache is the kernels' own (not the reference's): pass it only to the same mo
 On glibc, importing this package keeps freed work arrays in the process for the next call
 (``_malloc``; ``RNNLAB_SYSTEM_MALLOC=1`` to opt out). Every matrix product goes through
 ``_blas.gemm``: Intel's MKL when it is installed (the ``mkl`` extra), else SciPy's OpenBLAS;
-``_blas.set_blas`` switches, ``_blas.blas_provider`` tells. With MKL, batches with enough work run
-as parts on the cores (``_split``), and a prepared LSTM or GRU streaming step with a megabyte of
-weights or more runs in two halves of units, one per core (``_team``).
+``_blas.set_blas`` switches, ``_blas.blas_provider`` tells. Batches with enough work run as parts on
+the cores (``_split``; with SciPy's OpenBLAS when ``threadpoolctl`` finds it), and with MKL a
+prepared LSTM or GRU streaming step with a megabyte of weights or more runs in two halves of units,
+one per core (``_team``).
 
 Importing this package needs ``numba`` (the ``fast`` extra). Kernels compile on first use, once per
 dtype, and are cached on disk next to the sources (``__pycache__``); ``rnnlab.backend.warmup``

@@ -143,9 +143,39 @@ def blas_provider() -> str:
 
 
 def manages_threads() -> bool:
-    """True when the kernels choose their own BLAS threads (MKL's per-thread setting: ``call_threads``,
-    ``begin_steps``); False with SciPy's OpenBLAS, whose threads the caller limits."""
-    return _provider == "mkl"
+    """True when the kernels choose their own BLAS threads: always with MKL (its per-thread setting:
+    ``call_threads``, ``begin_steps``), and with SciPy's BLAS when ``threadpoolctl`` finds it (its
+    global setting, changed only around a call: ``call_threads``, ``one_thread_each``). False
+    otherwise, and the caller limits the threads (``rnnlab.threads.for_cell``)."""
+    return _provider == "mkl" or (_provider == "scipy" and _scipy_threads() is not None)
+
+
+_scipy_controller: list = []  # [threadpoolctl's controller of SciPy's BLAS, or None], looked up once
+
+
+def _scipy_threads():  # -> threadpoolctl LibController | None
+    """``threadpoolctl``'s controller of the BLAS library that SciPy's ``cython_blas`` calls: the one
+    SciPy's wheel ships (in ``scipy.libs`` or inside ``scipy``), else the only BLAS loaded (a
+    system OpenBLAS shared with NumPy); None when it cannot be told apart (macOS's Accelerate,
+    which threadpoolctl cannot control, or two BLAS libraries outside SciPy)."""
+    if not _scipy_controller:
+        found = None
+        try:
+            import scipy
+            import scipy.linalg.cython_blas  # loads the library before the lookup
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            pass
+        else:
+            root = Path(scipy.__file__).resolve().parent
+            blas = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+            shipped = [lib for lib in blas
+                       if Path(lib.filepath).resolve().is_relative_to(root)
+                       or Path(lib.filepath).resolve().parent == root.parent / "scipy.libs"]
+            candidates = shipped or blas
+            found = candidates[0] if len(candidates) == 1 else None
+        _scipy_controller.append(found)
+    return _scipy_controller[0]
 
 
 def set_local_threads(n: int) -> int:
@@ -163,24 +193,66 @@ CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.
 
 
 def max_threads() -> int:
-    """The threads MKL would use for a product on this thread now (1 with SciPy's OpenBLAS: the kernels
-    do not split work themselves without MKL's per-thread setting)."""
-    if _provider != "mkl":
-        return 1
-    return int(_libraries["mkl"].MKL_Get_Max_Threads())
+    """The threads the kernels' BLAS would use for a product on this thread now: MKL's
+    (``MKL_Get_Max_Threads``: ``threadpoolctl`` limits and ``MKL_NUM_THREADS`` count), SciPy's BLAS's
+    global setting, or 1 when the kernels cannot set SciPy's (``manages_threads``)."""
+    if _provider == "mkl":
+        return int(_libraries["mkl"].MKL_Get_Max_Threads())
+    controller = _scipy_threads()
+    return 1 if controller is None else int(controller.num_threads)
 
 
 @contextlib.contextmanager
-def call_threads(rows: int, inner: int, GH: int) -> Iterator[None]:
-    """With MKL, one BLAS thread for this thread inside the block when the call is small.
+def _scipy_limited(n: int) -> Iterator[None]:
+    """SciPy's BLAS on at most ``n`` threads inside the block, for the whole process (its setting is
+    global); nothing when the kernels cannot set it."""
+    controller = _scipy_threads()
+    previous = None if controller is None else int(controller.num_threads)
+    if previous is None or previous <= n:
+        yield
+        return
+    controller.set_num_threads(n)
+    try:
+        yield
+    finally:
+        controller.set_num_threads(previous)
 
-    ``rows x inner x GH`` is the work of the call's big products (``T N`` rows, ``max(D, H)``,
+
+@contextlib.contextmanager
+def one_thread_each() -> Iterator[None]:
+    """One BLAS thread for this thread inside the block (``_split.run``'s parts): MKL's setting for
+    this thread (the parts' worker threads set theirs once), SciPy's BLAS's for the process."""
+    if _provider != "mkl":
+        with _scipy_limited(1):
+            yield
+        return
+    previous = set_local_threads(1)
+    try:
+        yield
+    finally:
+        set_local_threads(previous)
+
+
+@contextlib.contextmanager
+def call_threads(rows: int, inner: int, GH: int, step_work: int) -> Iterator[None]:
+    """One BLAS thread inside the block when the call is small, by the provider's rule.
+
+    MKL: ``rows x inner x GH`` is the work of the call's big products (``T N`` rows, ``max(D, H)``,
     ``G H``). Below ``SMALL_CALL_WORK`` a second thread loses more than it gains (the LSTM at
     (T, N, D, H) = (100, 32, 32, 64): 6.0 ms on one thread, 12 ms with two); above it the big products
-    use every thread and ``begin_steps`` still keeps small per-step products on one. With SciPy's
-    OpenBLAS this does nothing.
+    use every thread and ``begin_steps`` still keeps small per-step products on one (MKL's setting
+    is per thread). SciPy's BLAS, whose setting is global: one thread for the whole call when a
+    step's product (``step_work = N H G H``) is below ``threads.SMALL_STEP_WORK``, the rule the
+    layers apply to the NumPy cells (``rnnlab.threads``).
     """
-    if _provider != "mkl" or rows * inner * GH >= SMALL_CALL_WORK:
+    if _provider != "mkl":
+        if step_work >= SMALL_STEP_WORK:
+            yield
+        else:
+            with _scipy_limited(1):
+                yield
+        return
+    if rows * inner * GH >= SMALL_CALL_WORK:
         yield
         return
     previous = set_local_threads(1)
@@ -236,8 +308,8 @@ def begin_steps(N, H, GH):
     such a product is small (``threads.SMALL_STEP_WORK``), where a second thread costs more in
     hand-offs than it saves (MKL: 2.3x slower with two threads for the LSTM at (T, N, D, H) =
     (100, 32, 32, 64)). Returns what ``end_steps`` restores. The big products before and after the
-    loop keep every thread. Only MKL has a per-thread setting; with SciPy's OpenBLAS this does
-    nothing (the layers limit its threads around the whole call, ``threads.for_recurrent_step``)."""
+    loop keep every thread. Only MKL has a per-thread setting; with SciPy's BLAS this does nothing
+    (``call_threads`` sets its threads for the whole call by the same rule)."""
     if N * H * GH < SMALL_STEP_WORK:
         return _set_threads_local(1)
     return -1

@@ -15,10 +15,20 @@ against the whole batch with two BLAS threads for the big products: LSTM (T, N, 
 GRU (100, 32, 32, 64) 4.8 -> 3.4 ms; RNN (100, 64, 128, 128) 10.7 -> 7.0 ms. A split call needs
 both cores awake: after 10 ms or more of idle it ran up to twice as slow for a few calls.
 
-Used only with MKL (``_blas.manages_threads``), whose thread setting is per thread, and with as many
-parts as MKL may use threads (``MKL_Get_Max_Threads``: ``threadpoolctl`` limits and
-``MKL_NUM_THREADS`` count), so a caller who limits BLAS to one thread gets one thread. Results equal
-the unsplit ones up to the order of the sums of the weight gradients.
+Used when the kernels can set their BLAS's threads (``_blas.manages_threads``): MKL, whose setting is
+per thread, or SciPy's OpenBLAS found by ``threadpoolctl``, whose setting is global and is held at
+one thread while the parts run (``_blas.one_thread_each``; another thread of the program calling
+SciPy's BLAS meanwhile gets one thread too). As many parts as the BLAS may use threads
+(``_blas.max_threads``: ``threadpoolctl`` limits and ``MKL_NUM_THREADS``/``OPENBLAS_NUM_THREADS``
+count), so a caller who limits BLAS to one thread gets one thread. Results equal the unsplit ones
+up to the order of the sums of the weight gradients.
+
+With SciPy's OpenBLAS (``rnnlab bench --blas scipy``, 2026-11-23 11:18 UTC, against the same
+command before the split ran there, 11:11 UTC; ms): LSTM (100, 32, 32, 64) 5.89 -> 3.75,
+(100, 64, 128, 128) 53.4 -> 27.9, (1000, 16, 1, 128) 112.9 -> 45.1; GRU 4.56 -> 3.01, 43.9 -> 27.8,
+66.2 -> 40.9; RNN (100, 64, 128, 128) 13.2 -> 10.7, (1000, 16, 1, 128) 18.5 -> 11.3. At (100, 64,
+256, 256) and (50, 128, 512, 512), where the whole call had OpenBLAS's two threads, two alternating
+rounds were within 5 % either way, except the RNN at (100, 64, 256, 256): 42.8-43.7 -> 26.1-27.3.
 
 Shapes: ``T`` time, ``N`` batch, ``H`` units, ``G`` gate blocks; a part is a slice of the ``N`` rows.
 """
@@ -54,7 +64,7 @@ def parts(T: int, N: int, H: int, GH: int) -> list[slice] | None:
     hand-off to a thread would eat the gain. (Inside a step, with cold caches, ``os.cpu_count`` and
     ``np.linspace`` here took 32 and 53 us of 100 us; 10 us without them, LSTM (100, 32, 32, 64).)
     """
-    if not _blas.manages_threads():
+    if not _blas.manages_threads():  # SciPy's BLAS whose threads the kernels cannot set
         return None
     k = min(_blas.max_threads(), _blas.CPUS, N // MIN_PART_ROWS)
     while k > 1 and T * (N // k) * H * GH < MIN_PART_WORK:
@@ -97,8 +107,7 @@ def run(fn: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list[An
     """``[fn(*args) for args in arguments]``, the first on this thread, the others on worker threads,
     each with one BLAS thread. An exception in any part is raised here, after every part ended."""
     pool = _pool(len(arguments) - 1)
-    previous = _blas.set_local_threads(1)
-    try:
+    with _blas.one_thread_each():
         futures = [pool.submit(fn, *args) for args in arguments[1:]]
         try:
             first = fn(*arguments[0])
@@ -108,8 +117,6 @@ def run(fn: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list[An
             if error is not None:
                 raise error
         return [first, *(f.result() for f in futures)]
-    finally:
-        _blas.set_local_threads(previous)
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -152,7 +159,7 @@ def forward(whole: Callable[..., Any], x: np.ndarray, states: tuple[np.ndarray, 
     H = states[0].shape[1]
     parts_ = parts(T, N, H, GH)
     if not parts_:
-        with _blas.call_threads(T * N, max(D, H), GH):
+        with _blas.call_threads(T * N, max(D, H), GH, N * H * GH):
             return whole(x, states, opts, *rest)
     out = np.empty((T, N, H), x.dtype)
     results = run(_forward_part, [(whole, x, states, opts, p, out, rest) for p in parts_])
@@ -177,7 +184,8 @@ def backward(whole: Callable[..., Any], inner: dict, GH: int, d_out: np.ndarray,
     summed), or whole."""
     if "parts" not in inner:
         T, N, D = inner["x"].shape
-        with _blas.call_threads(T * N, max(D, dstates[0].shape[1]), GH):
+        H = dstates[0].shape[1]
+        with _blas.call_threads(T * N, max(D, H), GH, N * H * GH):
             return whole(inner, d_out, has_dout, 0, dstates, *rest)
     T, _, D = inner["inners"][0]["x"].shape
     N = inner["parts"][-1].stop

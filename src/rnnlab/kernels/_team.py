@@ -281,7 +281,7 @@ def team(weight_bytes: int) -> Team | None:
     when the step should run on this thread alone (small weights, no MKL, MKL limited to one thread,
     one core, or another thread holds the team: the caller must then ``release`` nothing)."""
     global _team
-    if weight_bytes < TEAM_MIN_BYTES or _blas.CPUS < 2 or not _blas.manages_threads() or _blas.max_threads() < 2:
+    if weight_bytes < TEAM_MIN_BYTES or _blas.CPUS < 2 or _blas.blas_provider() != "mkl" or _blas.max_threads() < 2:
         return None
     if _team is None:
         _team = Team()
