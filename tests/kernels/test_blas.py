@@ -48,6 +48,62 @@ def test_gemm_matches_numpy(blas_provider, dtype, m, n, k, trans_a, trans_b, str
         assert err < RTOL[dtype], f"{blas_provider}: relative error {err:.2e} (beta={beta})"
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("strided", [False, True])
+def test_one_row_products_match_numpy(blas_provider, dtype, trans_a, trans_b, strided):
+    """``m = 1`` with ``k n >= GEMV_MIN_WORK``: SciPy's OpenBLAS through ``?gemv``, MKL through ``?gemm``;
+    with ``beta = 0`` whatever ``c`` held (NaN here) is ignored, as ``?gemm`` ignores it."""
+    k, n = 300, 260
+    assert k * n >= _blas.GEMV_MIN_WORK
+    rng = np.random.default_rng(k + n)
+    a = _operand(rng, *((k, 1) if trans_a else (1, k)), dtype, strided)
+    b = _operand(rng, *((n, k) if trans_b else (k, n)), dtype, strided)
+    c0 = rng.standard_normal((1, n)).astype(dtype)
+    expected = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64)
+    for beta in (0.0, 1.0):
+        c = np.full_like(c0, np.nan) if beta == 0.0 else c0.copy()
+        _gemm(a, b, c, beta, trans_a, trans_b)
+        want = expected + beta * c0
+        err = np.max(np.abs(c - want)) / np.max(np.abs(want))
+        assert err < RTOL[dtype], f"{blas_provider}: relative error {err:.2e} (beta={beta})"
+
+
+def test_one_row_products_go_to_gemv_on_scipy_only():
+    index = 11  # sgemv's entry of the table
+    calls = []
+    previous = _blas.blas_provider()
+    try:
+        _blas.set_blas("scipy")
+        scipy_sgemv = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 11)(_blas._table[index])
+
+        @ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 11)
+        def spy(*args):
+            calls.append(1)
+            scipy_sgemv(*args)
+
+        rng = np.random.default_rng(0)
+        a, b = rng.standard_normal((1, 512)).astype(np.float32), rng.standard_normal((512, 256)).astype(np.float32)
+        small = rng.standard_normal((512, 8)).astype(np.float32)
+        saved = _blas._table[index]
+        _blas._table[index] = ctypes.cast(spy, ctypes.c_void_p).value
+        try:
+            c = np.zeros((1, 256), np.float32)
+            _gemm(a, b, c, 0.0, False, False)
+            _gemm(a, small, np.zeros((1, 8), np.float32), 0.0, False, False)  # below GEMV_MIN_WORK: ?gemm
+            _gemm(np.vstack([a, a]), b, np.zeros((2, 256), np.float32), 0.0, False, False)  # two rows: ?gemm
+        finally:
+            _blas._table[index] = saved
+        assert calls == [1]
+        np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-4)
+        if _blas.mkl_library() is not None:
+            _blas.set_blas("mkl")
+            assert not _blas._table[index], "MKL's ?gemm takes one-row products itself"
+    finally:
+        _blas.set_blas(previous)
+
+
 def test_gemm_with_empty_inner_dimension_scales_c(blas_provider):
     c = np.ones((3, 4))
     _gemm(np.empty((3, 0)), np.empty((0, 4)), c, 0.5, False, False)

@@ -63,9 +63,10 @@ SMALL_CALL_WORK = 1 << 27
 PROVIDERS = ("mkl", "scipy")
 _TABLE_SYMBOL = "rnnlab_gemm_table"
 # [sgemm, dgemm, TRANSPOSE_FLAG_WORK, set_threads_local or NULL, then the packed products (NULL
-# without MKL): s/d gemm_pack_get_size, s/d gemm_pack, s/d gemm_compute, then PACK_MIN_WORK] of the
-# provider in use; read by every compiled call
-_table = (ctypes.c_void_p * 11)()
+# without MKL): s/d gemm_pack_get_size, s/d gemm_pack, s/d gemm_compute, then PACK_MIN_WORK, then
+# sgemv, dgemv (NULL with MKL: ``gemm``'s one-row products)] of the provider in use; read by every
+# compiled call
+_table = (ctypes.c_void_p * 13)()
 _PACK_NAMES = tuple(f"cblas_{t}gemm_{op}" for op in ("pack_get_size", "pack", "compute") for t in "sd")
 llvm.add_symbol(_TABLE_SYMBOL, ctypes.addressof(_table))
 _provider = ""
@@ -100,7 +101,7 @@ def _mkl_addresses() -> tuple[int, ...]:
         _libraries["mkl"] = lib
     lib = _libraries["mkl"]
     names = ("sgemm_", "dgemm_", "MKL_Set_Num_Threads_Local", *_PACK_NAMES)
-    return tuple(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names)
+    return (*(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names), 0, 0)
 
 
 def _scipy_addresses() -> tuple[int, ...]:
@@ -111,7 +112,9 @@ def _scipy_addresses() -> tuple[int, ...]:
     get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
     get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
     capsules = cython_blas.__pyx_capi__
-    return (*(get_pointer(capsules[n], get_name(capsules[n])) for n in ("sgemm", "dgemm")), 0, *(0,) * len(_PACK_NAMES))
+    names = ("sgemm", "dgemm", "sgemv", "dgemv")
+    sgemm, dgemm, sgemv, dgemv = (get_pointer(capsules[n], get_name(capsules[n])) for n in names)
+    return sgemm, dgemm, 0, *(0,) * len(_PACK_NAMES), sgemv, dgemv
 
 
 def set_blas(name: str = "auto") -> str:
@@ -131,7 +134,8 @@ def set_blas(name: str = "auto") -> str:
     else:
         addresses = _mkl_addresses() if name == "mkl" else _scipy_addresses()
     _table[0], _table[1], _table[3] = addresses[:3]
-    _table[4:10] = addresses[3:]
+    _table[4:10] = addresses[3:9]
+    _table[11:13] = addresses[9:11]
     _table[2] = TRANSPOSE_FLAG_WORK[name]
     _provider = name
     return name
@@ -394,6 +398,66 @@ def _xxgemm(typingctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c
     return sig, codegen
 
 
+# multiply-adds (k n) of a one-row product from which ``gemm`` calls the provider's ``?gemv`` instead
+# of ``?gemm`` (SciPy's OpenBLAS only; MKL's ``?gemm`` handles one row itself). Measured here, OpenBLAS,
+# float32, (1, k) x (k, n): (1024, 2048) 595 -> 164 us, (512, 1024) 53 -> 24 us, (256, 1024) 16.9 ->
+# 9.8 us, (160, 256) 2.2 and 2.4 us.
+GEMV_MIN_WORK = 1 << 16
+
+
+@intrinsic
+def _has_gemv(typingctx, a):
+    """Whether the provider's ``?gemv`` for ``a``'s dtype is in the table (SciPy's OpenBLAS)."""
+    if not isinstance(a, types.Array) or a.dtype not in (types.float32, types.float64):
+        return None
+    index = 11 if a.dtype == types.float32 else 12
+
+    def codegen(context, builder, signature, args):
+        address = builder.load(_table_entry(builder, index))
+        return builder.icmp_unsigned("!=", address, ir.Constant(address.type, None))
+
+    return types.boolean(a), codegen
+
+
+@intrinsic
+def _xxgemv(typingctx, trans, m, n, a, lda, x, incx, beta, y):
+    """Column-major ``y = op(A) x + beta y`` through the Fortran ``?gemv`` in the table, ``A`` the
+    ``(m, n)`` column-major matrix at ``a``'s data with leading dimension ``lda``; ``y`` contiguous."""
+    floats = (types.float32, types.float64)
+    if not all(isinstance(t, types.Array) for t in (a, x, y)) or not (a.dtype == x.dtype == y.dtype in floats):
+        return None
+    dtype = a.dtype
+    sig = types.void(trans, m, n, a, lda, x, incx, beta, y)
+
+    def codegen(context, builder, signature, args):
+        t_, m_, n_, a_, lda_, x_, incx_, beta_, y_ = args
+        voidp = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [voidp] * 11)  # Fortran: every argument by address
+        entry = _table_entry(builder, 11 if dtype == types.float32 else 12)
+        fn = builder.bitcast(builder.load(entry), fnty.as_pointer())
+
+        def slot(value):
+            return builder.bitcast(cgutils.alloca_once_value(builder, value), voidp)
+
+        def count(value, index):
+            return slot(context.cast(builder, value, signature.args[index], types.int32))
+
+        def data(index, value):
+            array = context.make_array(signature.args[index])(context, builder, value)
+            return builder.bitcast(array.data, voidp)
+
+        trans_flag = context.cast(builder, t_, signature.args[0], types.boolean)
+        char = ir.IntType(8)
+        flag = slot(builder.select(trans_flag, ir.Constant(char, ord("T")), ir.Constant(char, ord("N"))))
+        one = slot(context.get_constant(dtype, 1.0))
+        builder.call(fn, (flag, count(m_, 1), count(n_, 2), one, data(3, a_), count(lda_, 4), data(5, x_),
+                          count(incx_, 6), slot(context.cast(builder, beta_, signature.args[7], dtype)),
+                          data(8, y_), slot(ir.Constant(ir.IntType(32), 1))))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(inline="always", **JIT)
 def _leading(a):
     """The leading dimension of a row-major 2-D operand (its row stride in elements)."""
@@ -419,7 +483,30 @@ def gemm(a, b, c, beta, trans_a, trans_b):
             for j in range(n):
                 c[i, j] *= beta
         return
+    if m == 1 and k * n >= GEMV_MIN_WORK and _has_gemv(c):
+        _one_row(a, b, c, beta, trans_a, trans_b, k, n)
+        return
     _xxgemm(trans_a, trans_b, m, n, k, 1.0, a, _leading(a), b, _leading(b), beta, c, _leading(c))
+
+
+@njit(inline="always", **JIT)
+def _one_row(a, b, c, beta, trans_a, trans_b, k, n):
+    """``gemm`` for one row, ``c (1, n) = x op(b) + beta c`` with ``x`` the ``(k,)`` row of ``op(a)``,
+    through ``?gemv``: row-major ``b (k, n)`` is the column-major ``(n, k)`` matrix ``b^T``, so
+    ``c^T = b^T x^T`` is ``gemv('N')``; row-major ``b (n, k)`` (``trans_b``) is the column-major
+    ``(k, n)`` matrix, and ``c^T = (b^T)^T x^T`` is ``gemv('T')``."""
+    row = c[0]
+    if c.shape[1] > 1 and c.strides[1] != c.itemsize:
+        raise ValueError("gemm operands need a contiguous last axis")
+    if beta == 0.0:  # BLAS may read y even when beta is 0 (0 * NaN): start from zeros
+        row[:] = 0.0
+    # op(a)'s row: a column of ``a`` (stride: its row stride) or its row (stride: its column stride)
+    incx = max((a.strides[0] if trans_a else a.strides[1]) // a.itemsize, 1)
+    x = a[:, 0] if trans_a else a[0]
+    if trans_b:
+        _xxgemv(True, k, n, b, _leading(b), x, incx, beta, row)
+    else:
+        _xxgemv(False, n, k, b, _leading(b), x, incx, beta, row)
 
 
 @njit(inline="always", **JIT)
