@@ -61,9 +61,10 @@ def test_alternate_warms_each_function_up_for_the_time_asked():
     assert all(starts[-1] - starts[0] >= 0.0195 for starts in runs), runs
 
 
-def test_markdown_reproduces_the_committed_results_file():
-    result = json.loads((RESULTS / "speed.json").read_text())
-    assert bench.markdown(result) == (RESULTS / "speed.md").read_text()
+@pytest.mark.parametrize("name", ["speed", "speed_openblas"])
+def test_markdown_reproduces_the_committed_results_file(name):
+    result = json.loads((RESULTS / f"{name}.json").read_text())
+    assert bench.markdown(result) == (RESULTS / f"{name}.md").read_text()
 
 
 def test_torch_is_optional(monkeypatch):
