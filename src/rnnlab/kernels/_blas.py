@@ -224,8 +224,9 @@ def _scipy_limited(n: int) -> Iterator[None]:
 
 @contextlib.contextmanager
 def one_thread_each() -> Iterator[None]:
-    """One BLAS thread for this thread inside the block (``_split.run``'s parts): MKL's setting for
-    this thread (the parts' worker threads set theirs once), SciPy's BLAS's for the process."""
+    """One BLAS thread for this thread inside the block (``_split.run``'s parts, ``call_threads``):
+    MKL's setting for this thread (the parts' worker threads set theirs once), SciPy's BLAS's for
+    the process."""
     if _provider != "mkl":
         with _scipy_limited(1):
             yield
@@ -249,21 +250,9 @@ def call_threads(rows: int, inner: int, GH: int, step_work: int) -> Iterator[Non
     step's product (``step_work = N H G H``) is below ``threads.SMALL_STEP_WORK``, the rule the
     layers apply to the NumPy cells (``rnnlab.threads``).
     """
-    if _provider != "mkl":
-        if step_work >= SMALL_STEP_WORK:
-            yield
-        else:
-            with _scipy_limited(1):
-                yield
-        return
-    if rows * inner * GH >= SMALL_CALL_WORK:
+    small = rows * inner * GH < SMALL_CALL_WORK if _provider == "mkl" else step_work < SMALL_STEP_WORK
+    with one_thread_each() if small else contextlib.nullcontext():
         yield
-        return
-    previous = set_local_threads(1)
-    try:
-        yield
-    finally:
-        set_local_threads(previous)
 
 
 def _table_entry(builder, index):
