@@ -209,7 +209,9 @@ def max_threads() -> int:
 @contextlib.contextmanager
 def _scipy_limited(n: int) -> Iterator[None]:
     """SciPy's BLAS on at most ``n`` threads inside the block, for the whole process (its setting is
-    global); nothing when the kernels cannot set it."""
+    global); nothing when the kernels cannot set it. Two program threads in such blocks at once:
+    the first to leave restores the setting while the other still runs, whose products may then
+    use more threads than asked (slower on a busy machine, the same numbers)."""
     controller = _scipy_threads()
     previous = None if controller is None else int(controller.num_threads)
     if previous is None or previous <= n:
