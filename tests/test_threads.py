@@ -1,5 +1,6 @@
 """BLAS threads of the recurrent loops: small steps run on one thread, in every BLAS loaded."""
 
+import os
 import subprocess
 import sys
 
@@ -36,3 +37,24 @@ def test_large_steps_leave_blas_alone():
     with threads.for_recurrent_step(128, 512, 4):
         inside = {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
     assert inside == before
+
+
+def test_on_one_thread_holds_the_given_libraries_and_restores_them():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from rnnlab import threads
+
+    def counts():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(2, user_api="blas"):
+        before = counts()
+        libraries = threads.other_blas(keep=set())
+        assert sorted(lib.filepath for lib in libraries) == sorted(before)
+        kept = sorted(before)[0]
+        others = threads.other_blas(keep={os.path.realpath(kept)})
+        assert kept not in [lib.filepath for lib in others] and len(others) == len(before) - 1
+        with threads.on_one_thread(others):
+            inside = counts()
+        assert inside == {path: (n if path == kept else 1) for path, n in before.items()}
+        assert counts() == before

@@ -18,7 +18,8 @@ Uses ``threadpoolctl`` when it is installed; without it, nothing is limited.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 SMALL_STEP_WORK = 1 << 23  # N * H * G*H multiply-adds of one step's recurrent product
@@ -74,3 +75,28 @@ def for_cell(cell: Any, batch: int, units: int, gates: int) -> contextlib.Abstra
     if manages is not None and manages():
         return contextlib.nullcontext()
     return for_recurrent_step(batch, units, gates)
+
+
+def other_blas(keep: Collection[str]) -> list[Any]:
+    """``threadpoolctl``'s controllers of the BLAS libraries loaded now except the files ``keep``
+    (resolved paths): for ``on_one_thread``. Empty without ``threadpoolctl``."""
+    controller = _get_controller()
+    if controller is None:
+        return []
+    return [lib for lib in controller.lib_controllers
+            if lib.user_api == "blas" and os.path.realpath(lib.filepath) not in keep]
+
+
+@contextlib.contextmanager
+def on_one_thread(libraries: Sequence[Any]) -> Iterator[None]:
+    """The BLAS ``libraries`` (from ``other_blas``) on one thread inside the block, restored after."""
+    previous = [lib.num_threads for lib in libraries]
+    for lib, n in zip(libraries, previous, strict=True):
+        if n > 1:
+            lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libraries, previous, strict=True):
+            if n > 1:
+                lib.set_num_threads(n)

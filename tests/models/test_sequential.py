@@ -40,6 +40,45 @@ def test_variable_length_lists_train_and_predict_per_sequence():
     assert [p.shape for p in pred] == [(len(s), 4) for s in x[:3]]
 
 
+def _numpy_blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+
+
+@pytest.mark.skipif(not rnnlab.backend.numba_available(), reason="numba is not installed")
+@pytest.mark.parametrize("backend_name", ["numba", "numpy"])
+def test_numpy_blas_runs_on_one_thread_while_split_kernels_compute(monkeypatch, backend_name):
+    """With kernels that split batches over the cores, NumPy's own BLAS is held at one thread during
+    each batch (its idle threads would spin on a core the parts need), and restored afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    from rnnlab.kernels import _blas
+
+    monkeypatch.setattr(_blas, "CPUS", 2)
+    x, y = tag_data()
+    model = tagger()
+    seen = []
+    forward = model.forward
+
+    def spy(*args, **kwargs):
+        seen.append(_numpy_blas_threads())
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", spy)
+    with threadpool_limits(2, user_api="blas"), rnnlab.backend.use_backend(backend_name):
+        before = _numpy_blas_threads()
+        if not before or max(before) < 2:
+            pytest.skip("NumPy's BLAS runs on one thread here")
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, validation_data=tag_data(8, 1))
+        model.predict(x[:4])
+        after = _numpy_blas_threads()
+    quiet = backend_name == "numba" and _blas.manages_threads()
+    assert len(seen) == 3 + 1 + 1  # three batches, one validation batch, one prediction batch
+    assert all(threads == ([1] * len(before) if quiet else before) for threads in seen), seen
+    assert after == before
+
+
 def test_save_load_gives_bit_identical_predictions(tmp_path):
     x, y = tag_data()
     model = tagger()

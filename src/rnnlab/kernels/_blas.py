@@ -182,6 +182,20 @@ def _scipy_threads():  # -> threadpoolctl LibController | None
     return _scipy_controller[0]
 
 
+def own_libraries() -> set[str]:
+    """The files (resolved paths) of the BLAS libraries whose threads the kernels set themselves:
+    MKL once loaded, SciPy's BLAS when ``threadpoolctl`` finds it."""
+    files = set()
+    if "mkl" in _libraries:
+        path = mkl_library()
+        if path is not None:
+            files.add(str(path))
+    controller = _scipy_threads()
+    if controller is not None:
+        files.add(os.path.realpath(controller.filepath))
+    return files
+
+
 def set_local_threads(n: int) -> int:
     """MKL's ``mkl_set_num_threads_local(n)`` for this thread (0: back to the global setting); returns
     the previous local setting. Does nothing and returns -1 with SciPy's OpenBLAS."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from rnnlab import backend, threads
 from rnnlab import optim as optim_
 from rnnlab.checks import check_positive_int
 from rnnlab.data.batching import bucket_batches, pad_sequences
@@ -176,12 +177,34 @@ def _real_count(out: np.ndarray, mask: np.ndarray | None) -> int:
     return int(mask.sum()) if mask is not None else int(np.prod(out.shape[:-1]))
 
 
+def numpy_blas_to_quiet(model: Sequential) -> list[Any]:
+    """The BLAS libraries to hold at one thread while ``model`` computes a batch: NumPy's own (not
+    the ones the kernels set themselves), when the model's recurrent layers run on compiled kernels
+    that split batches over the cores (``rnnlab.kernels._split``); else none.
+
+    After each multi-threaded product (a Dense layer's), OpenBLAS's idle threads spin for a while,
+    and took a core from the recurrent parts that followed. Measured here, one epoch of the main
+    job's tagger (2026-11-23): 827-865 sequences/s, and 1045-1087 with NumPy's BLAS on one thread
+    (MKL install); 664-690 and 867-873 with the ``fast`` install (SciPy's OpenBLAS), whose epoch
+    before the batch split ran there took 710-746.
+    """
+    if backend.get_backend() != "numba" or not model._recurrent_layers():
+        return []
+    from rnnlab.kernels import _blas
+
+    if _blas.CPUS < 2 or not _blas.manages_threads():
+        return []
+    return threads.other_blas(_blas.own_libraries())
+
+
 def train_step(model: Sequential, xb: Any, yb: Any, mask: np.ndarray | None) -> tuple[float, np.ndarray, Any]:
-    """One minibatch update. Returns ``(loss, outputs, output mask)``."""
-    out, caches, m = model.forward(xb, mask, training=True)
-    loss, dout = model.loss(out, yb, m)
-    model.backward(dout, caches)
-    model.optimizer.step(model.params, model.grads)
+    """One minibatch update (NumPy's BLAS quieted as ``numpy_blas_to_quiet`` says). Returns
+    ``(loss, outputs, output mask)``."""
+    with threads.on_one_thread(numpy_blas_to_quiet(model)):
+        out, caches, m = model.forward(xb, mask, training=True)
+        loss, dout = model.loss(out, yb, m)
+        model.backward(dout, caches)
+        model.optimizer.step(model.params, model.grads)
     return loss, out, m
 
 
@@ -397,9 +420,11 @@ def evaluate(model: Sequential, x: Any, y: Any, batch_size: int = 64, lengths: A
     data = Batches(x, y, lengths)
     totals: dict[str, float] = {"loss": 0.0}
     count = 0
+    quiet = numpy_blas_to_quiet(model)
     for idx in data.plan(batch_size, None, shuffle=False):
         xb, yb, mask = data.get(idx)
-        out, _, m = model.forward(xb, mask)
+        with threads.on_one_thread(quiet):
+            out, _, m = model.forward(xb, mask)
         n = _real_count(out, m)
         totals["loss"] += model.loss(out, yb, m)[0] * n
         for metric in model.metrics:
@@ -416,9 +441,11 @@ def predict(model: Sequential, x: Any, batch_size: int = 64, lengths: Any = None
     """
     data = Batches(x, None, lengths)
     results: list[Any] = [None] * data.n
+    quiet = numpy_blas_to_quiet(model)
     for idx in data.plan(batch_size, None, shuffle=False):
         xb, _, mask = data.get(idx)
-        out, _, m = model.forward(xb, mask)
+        with threads.on_one_thread(quiet):
+            out, _, m = model.forward(xb, mask)
         for row, i in enumerate(idx):
             o = out[row]
             if data.ragged and m is not None:
