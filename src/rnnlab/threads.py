@@ -69,8 +69,8 @@ def for_recurrent_step(batch: int, units: int, gates: int) -> contextlib.Abstrac
 
 def for_cell(cell: Any, batch: int, units: int, gates: int) -> contextlib.AbstractContextManager[None]:
     """The thread setting around a call of ``cell.forward``/``backward``: ``for_recurrent_step``, or
-    nothing when the cell chooses its own threads (the compiled kernels with MKL, which keep the
-    per-step products on one thread and give the big products before and after the loop both)."""
+    nothing when the cell chooses its own threads (the compiled kernels on MKL, or on SciPy's
+    OpenBLAS when ``threadpoolctl`` finds it: ``rnnlab.kernels._blas.call_threads``)."""
     manages = getattr(cell, "manages_threads", None)
     if manages is not None and manages():
         return contextlib.nullcontext()
