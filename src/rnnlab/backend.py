@@ -109,8 +109,8 @@ def warmup(dtype: np.dtype | type | str = np.float32, kinds: Sequence[str] = KIN
     the worker thread (``kernels._team``). Returns the seconds it took: 0.0 for the ``numpy``
     backend, which has nothing to compile.
 
-    Measured cold here (float32, 2026-11-23): everything 117 s; with ``streaming=False``, what
-    ``rnnlab train`` compiles, the RNN 15 s, the LSTM 19 s, the GRU (both variants) 40 s.
+    Measured cold here (float32, 2026-11-23): everything 117-119 s; with ``streaming=False``, what
+    ``rnnlab train`` compiles, the RNN 15 s, the LSTM 17-19 s, the GRU (both variants) 40 s.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):

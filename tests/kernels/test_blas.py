@@ -48,29 +48,30 @@ def test_gemm_matches_numpy(blas_provider, dtype, m, n, k, trans_a, trans_b, str
         assert err < RTOL[dtype], f"{blas_provider}: relative error {err:.2e} (beta={beta})"
 
 
+@njit
+def _step_dot(a, b, out):
+    _blas.step_dot(a, b, out)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("trans_a", [False, True])
-@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize(("k", "n"), [(300, 260), (7, 5), (512, 1)])
 @pytest.mark.parametrize("strided", [False, True])
-def test_one_row_products_match_numpy(blas_provider, dtype, trans_a, trans_b, strided):
-    """``m = 1`` with ``k n >= GEMV_MIN_WORK``: SciPy's OpenBLAS through ``?gemv``, MKL through ``?gemm``;
-    with ``beta = 0`` whatever ``c`` held (NaN here) is ignored, as ``?gemm`` ignores it."""
-    k, n = 300, 260
-    assert k * n >= _blas.GEMV_MIN_WORK
+def test_step_products_match_numpy(blas_provider, dtype, k, n, strided):
+    """A streaming step's ``out (1, n) = a (1, k) @ b (k, n)``: SciPy's OpenBLAS through ``?gemv`` from
+    ``GEMV_MIN_WORK`` multiply-adds, otherwise (and MKL) through ``?gemm``; what ``out`` held (NaN
+    here) is ignored; two rows go to ``?gemm`` whatever their size."""
     rng = np.random.default_rng(k + n)
-    a = _operand(rng, *((k, 1) if trans_a else (1, k)), dtype, strided)
-    b = _operand(rng, *((n, k) if trans_b else (k, n)), dtype, strided)
-    c0 = rng.standard_normal((1, n)).astype(dtype)
-    expected = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64)
-    for beta in (0.0, 1.0):
-        c = np.full_like(c0, np.nan) if beta == 0.0 else c0.copy()
-        _gemm(a, b, c, beta, trans_a, trans_b)
-        want = expected + beta * c0
-        err = np.max(np.abs(c - want)) / np.max(np.abs(want))
-        assert err < RTOL[dtype], f"{blas_provider}: relative error {err:.2e} (beta={beta})"
+    b = _operand(rng, k, n, dtype, strided)  # strided: a column block of a wider matrix
+    for rows in (1, 2):
+        a = _operand(rng, rows, k, dtype, False)
+        out = np.full((rows, n), np.nan, dtype)
+        _step_dot(a, b, out)
+        want = a.astype(np.float64) @ b.astype(np.float64)
+        err = np.max(np.abs(out - want)) / np.max(np.abs(want))
+        assert err < RTOL[dtype], f"{blas_provider}: relative error {err:.2e} ({rows} rows)"
 
 
-def test_one_row_products_go_to_gemv_on_scipy_only():
+def test_one_row_step_products_go_to_gemv_on_scipy_only():
     index = 11  # sgemv's entry of the table
     calls = []
     previous = _blas.blas_provider()
@@ -85,14 +86,16 @@ def test_one_row_products_go_to_gemv_on_scipy_only():
 
         rng = np.random.default_rng(0)
         a, b = rng.standard_normal((1, 512)).astype(np.float32), rng.standard_normal((512, 256)).astype(np.float32)
+        assert 512 * 256 >= _blas.GEMV_MIN_WORK > 512 * 8
         small = rng.standard_normal((512, 8)).astype(np.float32)
         saved = _blas._table[index]
         _blas._table[index] = ctypes.cast(spy, ctypes.c_void_p).value
         try:
             c = np.zeros((1, 256), np.float32)
-            _gemm(a, b, c, 0.0, False, False)
-            _gemm(a, small, np.zeros((1, 8), np.float32), 0.0, False, False)  # below GEMV_MIN_WORK: ?gemm
-            _gemm(np.vstack([a, a]), b, np.zeros((2, 256), np.float32), 0.0, False, False)  # two rows: ?gemm
+            _step_dot(a, b, c)
+            _step_dot(a, small, np.zeros((1, 8), np.float32))  # below GEMV_MIN_WORK: ?gemm
+            _step_dot(np.vstack([a, a]), b, np.zeros((2, 256), np.float32))  # two rows: ?gemm
+            _gemm(a, b, np.zeros((1, 256), np.float32), 0.0, False, False)  # the training kernels' gemm: ?gemm
         finally:
             _blas._table[index] = saved
         assert calls == [1]

@@ -94,7 +94,7 @@ def prepare_kernels(dtype: str, quiet: bool, cell: str = "lstm") -> None:
     """Compile (first run) or load (later runs) the kernels the training needs (``cell``'s forward and
     backward, Adam's update) before the progress bar starts, saying so: a cold compile takes 15-40 s
     (RNN, LSTM, GRU, measured here), which would otherwise look like a hang. Every kernel, streaming
-    steps included, took 117 s; the ones training does not need compile when first used."""
+    steps included, took 117-119 s; the ones training does not need compile when first used."""
     if backend.get_backend() != "numba":
         return
     if not quiet:

@@ -64,7 +64,7 @@ PROVIDERS = ("mkl", "scipy")
 _TABLE_SYMBOL = "rnnlab_gemm_table"
 # [sgemm, dgemm, TRANSPOSE_FLAG_WORK, set_threads_local or NULL, then the packed products (NULL
 # without MKL): s/d gemm_pack_get_size, s/d gemm_pack, s/d gemm_compute, then PACK_MIN_WORK, then
-# sgemv, dgemv (NULL with MKL: ``gemm``'s one-row products)] of the provider in use; read by every
+# sgemv, dgemv (NULL with MKL: ``step_dot``'s one-row products)] of the provider in use; read by every
 # compiled call
 _table = (ctypes.c_void_p * 13)()
 _PACK_NAMES = tuple(f"cblas_{t}gemm_{op}" for op in ("pack_get_size", "pack", "compute") for t in "sd")
@@ -403,10 +403,10 @@ def _xxgemm(typingctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c
     return sig, codegen
 
 
-# multiply-adds (k n) of a one-row product from which ``gemm`` calls the provider's ``?gemv`` instead
-# of ``?gemm`` (SciPy's OpenBLAS only; MKL's ``?gemm`` handles one row itself). Measured here, OpenBLAS,
-# float32, (1, k) x (k, n): (1024, 2048) 595 -> 164 us, (512, 1024) 53 -> 24 us, (256, 1024) 16.9 ->
-# 9.8 us, (160, 256) 2.2 and 2.4 us.
+# multiply-adds (k n) of a streaming step's one-row product from which ``step_dot`` calls the
+# provider's ``?gemv`` instead of ``?gemm`` (SciPy's OpenBLAS only; MKL's ``?gemm`` handles one row
+# itself). Measured here, OpenBLAS, float32, (1, k) x (k, n): (1024, 2048) 595 -> 164 us,
+# (512, 1024) 53 -> 24 us, (256, 1024) 16.9 -> 9.8 us, (160, 256) 2.2 and 2.4 us.
 GEMV_MIN_WORK = 1 << 16
 
 
@@ -426,8 +426,9 @@ def _has_gemv(typingctx, a):
 
 @intrinsic
 def _xxgemv(typingctx, trans, m, n, a, lda, x, incx, beta, y):
-    """Column-major ``y = op(A) x + beta y`` through the Fortran ``?gemv`` in the table, ``A`` the
-    ``(m, n)`` column-major matrix at ``a``'s data with leading dimension ``lda``; ``y`` contiguous."""
+    """Column-major ``y = op(A) x + beta y`` through the Fortran ``?gemv`` in the table: ``A`` the
+    ``(m, n)`` column-major matrix at ``a``'s data with leading dimension ``lda``, the vector at
+    ``x``'s data with stride ``incx``, ``y`` at ``y``'s data, contiguous."""
     floats = (types.float32, types.float64)
     if not all(isinstance(t, types.Array) for t in (a, x, y)) or not (a.dtype == x.dtype == y.dtype in floats):
         return None
@@ -488,36 +489,33 @@ def gemm(a, b, c, beta, trans_a, trans_b):
             for j in range(n):
                 c[i, j] *= beta
         return
-    if m == 1 and k * n >= GEMV_MIN_WORK and _has_gemv(c):
-        _one_row(a, b, c, beta, trans_a, trans_b, k, n)
-        return
     _xxgemm(trans_a, trans_b, m, n, k, 1.0, a, _leading(a), b, _leading(b), beta, c, _leading(c))
-
-
-@njit(inline="always", **JIT)
-def _one_row(a, b, c, beta, trans_a, trans_b, k, n):
-    """``gemm`` for one row, ``c (1, n) = x op(b) + beta c`` with ``x`` the ``(k,)`` row of ``op(a)``,
-    through ``?gemv``: row-major ``b (k, n)`` is the column-major ``(n, k)`` matrix ``b^T``, so
-    ``c^T = b^T x^T`` is ``gemv('N')``; row-major ``b (n, k)`` (``trans_b``) is the column-major
-    ``(k, n)`` matrix, and ``c^T = (b^T)^T x^T`` is ``gemv('T')``."""
-    row = c[0]
-    if c.shape[1] > 1 and c.strides[1] != c.itemsize:
-        raise ValueError("gemm operands need a contiguous last axis")
-    if beta == 0.0:  # BLAS may read y even when beta is 0 (0 * NaN): start from zeros
-        row[:] = 0.0
-    # op(a)'s row: a column of ``a`` (stride: its row stride) or its row (stride: its column stride)
-    incx = max((a.strides[0] if trans_a else a.strides[1]) // a.itemsize, 1)
-    x = a[:, 0] if trans_a else a[0]
-    if trans_b:
-        _xxgemv(True, k, n, b, _leading(b), x, incx, beta, row)
-    else:
-        _xxgemv(False, n, k, b, _leading(b), x, incx, beta, row)
 
 
 @njit(inline="always", **JIT)
 def dot(a, b, out):
     """``out = a @ b`` for 2-D arrays (``np.dot(a, b, out)``, through ``gemm``'s provider)."""
     gemm(a, b, out, 0.0, False, False)
+
+
+@njit(inline="always", **JIT)
+def step_dot(a, b, out):
+    """``dot`` for a streaming step's products: one row (batch 1) of ``k n >= GEMV_MIN_WORK`` goes to
+    SciPy's ``?gemv`` (``_xxgemv``), whose ``?gemm`` is 2-3.6x slower for one row; everything else,
+    and MKL, to ``gemm``. (Only the streaming steps use it: in every ``gemm`` call site of the
+    training kernels the branch cost 2.4-6 s of compile time for the LSTM, 19 -> 21-27 s.)
+
+    Row-major ``b (k, n)`` is the column-major ``(n, k)`` matrix ``b^T``, so ``out^T = b^T a^T`` is
+    ``gemv('N')`` with ``a``'s row as the vector; BLAS sets ``y`` without reading it when ``beta``
+    is 0, as ``?gemm`` does with ``C`` (the tests fill it with NaN).
+    """
+    k, n = b.shape
+    if a.shape[0] == 1 and k * n >= GEMV_MIN_WORK and _has_gemv(out):
+        _leading(a)  # checks that the rows of a and out are contiguous, as gemv reads and writes them
+        _leading(out)
+        _xxgemv(False, n, k, b, _leading(b), a, 1, 0.0, out)
+    else:
+        gemm(a, b, out, 0.0, False, False)
 
 
 def chunk_steps(T: int, N: int, row_bytes: int) -> int:

@@ -22,7 +22,7 @@ from numba import njit
 
 from rnnlab.kernels import _common as common
 from rnnlab.kernels import _team
-from rnnlab.kernels._blas import dot
+from rnnlab.kernels._blas import step_dot
 from rnnlab.kernels._math import CODES, JIT, activation_code
 
 
@@ -168,12 +168,12 @@ def _ready(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
 def project_step(x, h, W, W_R, WW, a, rec):
     """``a = X_t W`` and ``rec = H_{t-1} W_R``, or with stacked ``WW``: ``a = [X_t H_{t-1}] WW``, ``rec = 0``."""
     if WW.shape[0] == 0:
-        dot(x, W, a)
-        dot(h, W_R, rec)
+        step_dot(x, W, a)
+        step_dot(h, W_R, rec)
         return
     N, D = x.shape
     xh = np.empty((N, D + h.shape[1]), x.dtype)
     xh[:, :D] = x
     xh[:, D:] = h
-    dot(xh, WW, a)
+    step_dot(xh, WW, a)
     rec[:] = 0.0

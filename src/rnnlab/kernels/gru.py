@@ -37,12 +37,12 @@ from rnnlab.kernels._blas import (
     begin_steps,
     begin_stream_step,
     chunk_steps,
-    dot,
     end_steps,
     gemm,
-    manages_threads,  # noqa: F401  (the cell contract: True with MKL)
+    manages_threads,  # noqa: F401  (the cell contract: True when the kernels set their BLAS's threads)
     one_thread,
     operand,
+    step_dot,
     times,
 )
 from rnnlab.kernels._math import (
@@ -510,9 +510,9 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
     H = W_R_h.shape[0]
     a = np.empty((N, 3 * H), x.dtype)  # X_t W, then [R|Z|H~]
     previous = begin_stream_step(N, x.shape[1] + H, 3 * H)
-    dot(x, W, a)
+    step_dot(x, W, a)
     rz = np.empty((N, 2 * H), x.dtype)  # H_{t-1} W_R^(RZ)
-    dot(h_prev, W_R_rz, rz)
+    step_dot(h_prev, W_R_rz, rz)
     rh = np.empty((N, H), x.dtype)  # R_t * H_{t-1}
     for n in range(N):
         an = a[n]
@@ -520,7 +520,7 @@ def _step_before(x, h_prev, W, W_R_rz, W_R_h, b, f_code, g_code):
         for j in range(H):
             rh[n, j] = an[j] * h_prev[n, j]
     ht = np.empty((N, H), x.dtype)  # (R_t * H_{t-1}) W_R^(RH)
-    dot(rh, W_R_h, ht)
+    step_dot(rh, W_R_h, ht)
     h = np.empty((N, H), x.dtype)
     for n in range(N):
         an = a[n]
@@ -536,8 +536,8 @@ def units_after(x, h_prev, Wp, W_Rp, bp, b_Rp, j0, a, hr, h, f_code, g_code):
     ``W_Rp (H, 3Hp)``, ``bp``, ``b_Rp (3Hp,)``; work arrays ``a``, ``hr (N, 3Hp)``; writes those
     units of ``h (N, H)``. The arithmetic of ``_step_after``."""
     wide_vectors()
-    dot(x, Wp, a)
-    dot(h_prev, W_Rp, hr)
+    step_dot(x, Wp, a)
+    step_dot(h_prev, W_Rp, hr)
     Hp = a.shape[1] // 3
     for n in range(a.shape[0]):
         an, hrn = a[n], hr[n]
@@ -558,8 +558,8 @@ def units_before(phase, x, h_prev, Wp, W_Rp, bp, j0, a, rec, rh, h, f_code, g_co
     wide_vectors()
     Hp = a.shape[1] // 3
     if phase == 0:
-        dot(x, Wp, a)
-        dot(h_prev, W_Rp[:, : 2 * Hp], rec)
+        step_dot(x, Wp, a)
+        step_dot(h_prev, W_Rp[:, : 2 * Hp], rec)
         for n in range(a.shape[0]):
             an = a[n]
             act_bias_add_(f_code, an[: 2 * Hp], bp[: 2 * Hp], rec[n])
@@ -568,7 +568,7 @@ def units_before(phase, x, h_prev, Wp, W_Rp, bp, j0, a, rec, rh, h, f_code, g_co
                 rhn[j] = an[j] * hp[j]
     else:
         ht = rec[:, :Hp]  # (R_t * H_{t-1}) W_R^(RH) of the units
-        gemm(rh, W_Rp[:, 2 * Hp :], ht, 0.0, False, False)
+        step_dot(rh, W_Rp[:, 2 * Hp :], ht)
         for n in range(a.shape[0]):
             an = a[n]
             act_bias_add_(g_code, an[2 * Hp :], bp[2 * Hp :], ht[n])

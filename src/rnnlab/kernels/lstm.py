@@ -40,12 +40,12 @@ from rnnlab.kernels._blas import (
     begin_steps,
     begin_stream_step,
     chunk_steps,
-    dot,
     end_steps,
     gemm,
-    manages_threads,  # noqa: F401  (the cell contract: True with MKL)
+    manages_threads,  # noqa: F401  (the cell contract: True when the kernels set their BLAS's threads)
     one_thread,
     operand,
+    step_dot,
     times,
 )
 from rnnlab.kernels._math import (
@@ -382,7 +382,7 @@ def units(xh, WWp, bp, c_prev, j0, a, h, c, f_code, g_code):
     (``_stream._halves``): ``a (N, 4Hp) = [X_t H_{t-1}] WWp``, then the gates into those units of
     ``h`` and ``c`` ``(N, H)``. The same arithmetic as ``_step``."""
     wide_vectors()
-    dot(xh, WWp, a)
+    step_dot(xh, WWp, a)
     Hp = a.shape[1] // 4
     for n in range(a.shape[0]):
         an = a[n]

@@ -32,7 +32,7 @@ from rnnlab.kernels._blas import (
     chunk_steps,
     end_steps,
     gemm,
-    manages_threads,  # noqa: F401  (the cell contract: True with MKL)
+    manages_threads,  # noqa: F401  (the cell contract: True when the kernels set their BLAS's threads)
     operand,
     times,
 )
