@@ -56,7 +56,7 @@ from _common import RESULTS, machine, train_args
 from rnnlab import backend, bench, threads
 from rnnlab.io import atomic_write_text
 from rnnlab.layers import Bidirectional
-from rnnlab.models.training import Batches, train_step
+from rnnlab.models.training import Batches, numpy_blas_to_quiet, train_step
 from rnnlab.optim.schedules import Schedule
 from rnnlab.tasks import pos
 
@@ -198,10 +198,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(ours, args.lr))
     clipnorm = ours.clipnorm
 
+    quiet = numpy_blas_to_quiet(model)  # as fit does: looked up once
+
     def rnnlab_steps(items: list[Any]) -> float:
         total = 0.0
         for xb, yb, mask in items:
-            total += train_step(model, xb, yb, mask)[0]
+            total += train_step(model, xb, yb, mask, quiet)[0]
         return total / len(items)
 
     def torch_steps(items: list[Any]) -> float:

@@ -49,7 +49,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from rnnlab.kernels._math import JIT
-from rnnlab.threads import SMALL_STEP_WORK
+from rnnlab.threads import SMALL_STEP_WORK, on_one_thread
 
 # multiply-adds from which BLAS's transpose flag beats a transposed copy, by provider (see ``transposed``)
 TRANSPOSE_FLAG_WORK = {"scipy": 1 << 24, "mkl": 1 << 62}
@@ -71,6 +71,7 @@ _PACK_NAMES = tuple(f"cblas_{t}gemm_{op}" for op in ("pack_get_size", "pack", "c
 llvm.add_symbol(_TABLE_SYMBOL, ctypes.addressof(_table))
 _provider = ""
 _libraries: dict[str, ctypes.CDLL] = {}  # loaded once, kept alive
+_library_files: dict[str, str] = {}  # their files (resolved paths), for ``own_libraries``
 
 
 def mkl_library() -> Path | None:
@@ -99,6 +100,7 @@ def _mkl_addresses() -> tuple[int, ...]:
         if not any(path.parent.glob("libiomp5.so*")):  # no Intel OpenMP beside it (pip's intel-openmp)
             lib.MKL_Set_Threading_Layer(1)  # MKL_THREADING_SEQUENTIAL, rather than a fatal error at first use
         _libraries["mkl"] = lib
+        _library_files["mkl"] = str(path)
     lib = _libraries["mkl"]
     names = ("sgemm_", "dgemm_", "MKL_Set_Num_Threads_Local", *_PACK_NAMES)
     return (*(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names), 0, 0)
@@ -185,11 +187,7 @@ def _scipy_threads():  # -> threadpoolctl LibController | None
 def own_libraries() -> set[str]:
     """The files (resolved paths) of the BLAS libraries whose threads the kernels set themselves:
     MKL once loaded, SciPy's BLAS when ``threadpoolctl`` finds it."""
-    files = set()
-    if "mkl" in _libraries:
-        path = mkl_library()
-        if path is not None:
-            files.add(str(path))
+    files = set(_library_files.values())
     controller = _scipy_threads()
     if controller is not None:
         files.add(os.path.realpath(controller.filepath))
@@ -221,30 +219,15 @@ def max_threads() -> int:
 
 
 @contextlib.contextmanager
-def _scipy_limited(n: int) -> Iterator[None]:
-    """SciPy's BLAS on at most ``n`` threads inside the block, for the whole process (its setting is
-    global); nothing when the kernels cannot set it. Two program threads in such blocks at once:
-    the first to leave restores the setting while the other still runs, whose products may then
-    use more threads than asked (slower on a busy machine, the same numbers)."""
-    controller = _scipy_threads()
-    previous = None if controller is None else int(controller.num_threads)
-    if previous is None or previous <= n:
-        yield
-        return
-    controller.set_num_threads(n)
-    try:
-        yield
-    finally:
-        controller.set_num_threads(previous)
-
-
-@contextlib.contextmanager
 def one_thread_each() -> Iterator[None]:
     """One BLAS thread for this thread inside the block (``_split.run``'s parts, ``call_threads``):
     MKL's setting for this thread (the parts' worker threads set theirs once), SciPy's BLAS's for
-    the process."""
+    the process (``threads.on_one_thread``; nothing when the kernels cannot set it). Two program
+    threads in such blocks at once on SciPy's BLAS: the first to leave restores the setting while
+    the other still runs, whose products may then use more threads (slower, the same numbers)."""
     if _provider != "mkl":
-        with _scipy_limited(1):
+        controller = _scipy_threads()
+        with on_one_thread([] if controller is None else [controller]):
             yield
         return
     previous = set_local_threads(1)
@@ -355,6 +338,41 @@ def end_steps(previous):
         _set_threads_local(previous)
 
 
+class _Fortran:
+    """Arguments for a Fortran BLAS call from an intrinsic's codegen: every argument by address (a
+    stack slot holding it), dimensions as 32-bit ints (LP64 BLAS), scalars in the operands' dtype."""
+
+    def __init__(self, context, builder, signature, dtype):
+        self.context, self.builder, self.signature, self.dtype = context, builder, signature, dtype
+        self.voidp = ir.IntType(8).as_pointer()
+
+    def function(self, index, n_args):
+        """Entry ``index`` of ``_table`` as a function of ``n_args`` pointers."""
+        fnty = ir.FunctionType(ir.VoidType(), [self.voidp] * n_args)
+        return self.builder.bitcast(self.builder.load(_table_entry(self.builder, index)), fnty.as_pointer())
+
+    def slot(self, value):
+        return self.builder.bitcast(cgutils.alloca_once_value(self.builder, value), self.voidp)
+
+    def scalar(self, value, index):  # alpha, beta
+        return self.slot(self.context.cast(self.builder, value, self.signature.args[index], self.dtype))
+
+    def constant(self, value):  # a scalar of the operands' dtype
+        return self.slot(self.context.get_constant(self.dtype, value))
+
+    def count(self, value, index):
+        return self.slot(self.context.cast(self.builder, value, self.signature.args[index], types.int32))
+
+    def data(self, index, value):
+        array = self.context.make_array(self.signature.args[index])(self.context, self.builder, value)
+        return self.builder.bitcast(array.data, self.voidp)
+
+    def flag(self, value, index):  # "T" when ``value`` is true, else "N"
+        value = self.context.cast(self.builder, value, self.signature.args[index], types.boolean)
+        char = ir.IntType(8)
+        return self.slot(self.builder.select(value, ir.Constant(char, ord("T")), ir.Constant(char, ord("N"))))
+
+
 @intrinsic
 def _xxgemm(typingctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """Row-major ``C (m, n) = alpha op(A) op(B) + beta C`` through the Fortran ``?gemm`` in the table."""
@@ -366,36 +384,14 @@ def _xxgemm(typingctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c
 
     def codegen(context, builder, signature, args):
         ta, tb, m_, n_, k_, alpha_, a_, lda_, b_, ldb_, beta_, c_, ldc_ = args
-        char = ir.IntType(8)
-        voidp = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [voidp] * 13)  # Fortran: every argument by address
-        entry = _table_entry(builder, 0 if dtype == types.float32 else 1)
-        fn = builder.bitcast(builder.load(entry), fnty.as_pointer())
-
-        def slot(value):  # a stack slot holding ``value``, as the pointer Fortran wants
-            return builder.bitcast(cgutils.alloca_once_value(builder, value), voidp)
-
-        def scalar(value, index):  # alpha, beta in the operands' dtype
-            return slot(context.cast(builder, value, signature.args[index], dtype))
-
-        def count(value, index):  # dimensions as 32-bit ints (LP64 BLAS)
-            return slot(context.cast(builder, value, signature.args[index], types.int32))
-
-        def data(index, value):
-            array = context.make_array(signature.args[index])(context, builder, value)
-            return builder.bitcast(array.data, voidp)
-
-        def flag(value, index):
-            value = context.cast(builder, value, signature.args[index], types.boolean)
-            return slot(builder.select(value, ir.Constant(char, ord("T")), ir.Constant(char, ord("N"))))
-
+        f = _Fortran(context, builder, signature, dtype)
         # row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands
         builder.call(
-            fn,
+            f.function(0 if dtype == types.float32 else 1, 13),
             (
-                flag(tb, 1), flag(ta, 0), count(n_, 3), count(m_, 2), count(k_, 4), scalar(alpha_, 5),
-                data(8, b_), count(ldb_, 9), data(6, a_), count(lda_, 7), scalar(beta_, 10), data(11, c_),
-                count(ldc_, 12),
+                f.flag(tb, 1), f.flag(ta, 0), f.count(n_, 3), f.count(m_, 2), f.count(k_, 4), f.scalar(alpha_, 5),
+                f.data(8, b_), f.count(ldb_, 9), f.data(6, a_), f.count(lda_, 7), f.scalar(beta_, 10),
+                f.data(11, c_), f.count(ldc_, 12),
             ),
         )  # fmt: skip
         return context.get_dummy_value()
@@ -425,40 +421,28 @@ def _has_gemv(typingctx, a):
 
 
 @intrinsic
-def _xxgemv(typingctx, trans, m, n, a, lda, x, incx, beta, y):
-    """Column-major ``y = op(A) x + beta y`` through the Fortran ``?gemv`` in the table: ``A`` the
-    ``(m, n)`` column-major matrix at ``a``'s data with leading dimension ``lda``, the vector at
-    ``x``'s data with stride ``incx``, ``y`` at ``y``'s data, contiguous."""
+def _xxgemv(typingctx, m, n, a, lda, x, y):
+    """Column-major ``y = A x`` through the Fortran ``?gemv`` in the table (``gemv('N')``, alpha 1,
+    beta 0): ``A`` the ``(m, n)`` column-major matrix at ``a``'s data with leading dimension
+    ``lda``, ``x`` and ``y`` at their arrays' data, contiguous."""
     floats = (types.float32, types.float64)
     if not all(isinstance(t, types.Array) for t in (a, x, y)) or not (a.dtype == x.dtype == y.dtype in floats):
         return None
     dtype = a.dtype
-    sig = types.void(trans, m, n, a, lda, x, incx, beta, y)
+    sig = types.void(m, n, a, lda, x, y)
 
     def codegen(context, builder, signature, args):
-        t_, m_, n_, a_, lda_, x_, incx_, beta_, y_ = args
-        voidp = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [voidp] * 11)  # Fortran: every argument by address
-        entry = _table_entry(builder, 11 if dtype == types.float32 else 12)
-        fn = builder.bitcast(builder.load(entry), fnty.as_pointer())
-
-        def slot(value):
-            return builder.bitcast(cgutils.alloca_once_value(builder, value), voidp)
-
-        def count(value, index):
-            return slot(context.cast(builder, value, signature.args[index], types.int32))
-
-        def data(index, value):
-            array = context.make_array(signature.args[index])(context, builder, value)
-            return builder.bitcast(array.data, voidp)
-
-        trans_flag = context.cast(builder, t_, signature.args[0], types.boolean)
-        char = ir.IntType(8)
-        flag = slot(builder.select(trans_flag, ir.Constant(char, ord("T")), ir.Constant(char, ord("N"))))
-        one = slot(context.get_constant(dtype, 1.0))
-        builder.call(fn, (flag, count(m_, 1), count(n_, 2), one, data(3, a_), count(lda_, 4), data(5, x_),
-                          count(incx_, 6), slot(context.cast(builder, beta_, signature.args[7], dtype)),
-                          data(8, y_), slot(ir.Constant(ir.IntType(32), 1))))
+        m_, n_, a_, lda_, x_, y_ = args
+        f = _Fortran(context, builder, signature, dtype)
+        one = f.slot(ir.Constant(ir.IntType(32), 1))
+        builder.call(
+            f.function(11 if dtype == types.float32 else 12, 11),
+            (
+                f.slot(ir.Constant(ir.IntType(8), ord("N"))), f.count(m_, 0), f.count(n_, 1),
+                f.constant(1.0), f.data(2, a_), f.count(lda_, 3), f.data(4, x_), one, f.constant(0.0),
+                f.data(5, y_), one,
+            ),
+        )  # fmt: skip
         return context.get_dummy_value()
 
     return sig, codegen
@@ -503,7 +487,7 @@ def step_dot(a, b, out):
     """``dot`` for a streaming step's products: one row (batch 1) of ``k n >= GEMV_MIN_WORK`` goes to
     SciPy's ``?gemv`` (``_xxgemv``), whose ``?gemm`` is 2-3.6x slower for one row; everything else,
     and MKL, to ``gemm``. (Only the streaming steps use it: in every ``gemm`` call site of the
-    training kernels the branch cost 2.4-6 s of compile time for the LSTM, 19 -> 21-27 s.)
+    training kernels the branch made the LSTM's compile 19 -> 21-27 s.)
 
     Row-major ``b (k, n)`` is the column-major ``(n, k)`` matrix ``b^T``, so ``out^T = b^T a^T`` is
     ``gemv('N')`` with ``a``'s row as the vector; BLAS sets ``y`` without reading it when ``beta``
@@ -513,7 +497,7 @@ def step_dot(a, b, out):
     if a.shape[0] == 1 and k * n >= GEMV_MIN_WORK and _has_gemv(out):
         _leading(a)  # checks that the rows of a and out are contiguous, as gemv reads and writes them
         _leading(out)
-        _xxgemv(False, n, k, b, _leading(b), a, 1, 0.0, out)
+        _xxgemv(n, k, b, _leading(b), a, out)
     else:
         gemm(a, b, out, 0.0, False, False)
 

@@ -197,10 +197,11 @@ def numpy_blas_to_quiet(model: Sequential) -> list[Any]:
     return threads.other_blas(_blas.own_libraries())
 
 
-def train_step(model: Sequential, xb: Any, yb: Any, mask: np.ndarray | None) -> tuple[float, np.ndarray, Any]:
-    """One minibatch update (NumPy's BLAS quieted as ``numpy_blas_to_quiet`` says). Returns
-    ``(loss, outputs, output mask)``."""
-    with threads.on_one_thread(numpy_blas_to_quiet(model)):
+def train_step(model: Sequential, xb: Any, yb: Any, mask: np.ndarray | None,
+               quiet: list[Any] | None = None) -> tuple[float, np.ndarray, Any]:
+    """One minibatch update, with the BLAS libraries ``quiet`` on one thread (default:
+    ``numpy_blas_to_quiet(model)``, which a loop computes once). Returns ``(loss, outputs, output mask)``."""
+    with threads.on_one_thread(numpy_blas_to_quiet(model) if quiet is None else quiet):
         out, caches, m = model.forward(xb, mask, training=True)
         loss, dout = model.loss(out, yb, m)
         model.backward(dout, caches)
@@ -276,6 +277,7 @@ def fit(
         if checkpoint_path is not None:
             _save_checkpoint(model, checkpoint_path, history, epoch, step_in_epoch, running, epoch_rng)
 
+    quiet = numpy_blas_to_quiet(model)  # once: it looks up the loaded libraries
     for epoch in range(start_epoch, epochs):
         if epoch > start_epoch or not skip_steps:
             epoch_rng_state = rng_state_to_json(model.rng)  # the batch order below is drawn from here
@@ -294,7 +296,7 @@ def fit(
             if bptt_window is not None and window.start == 0:
                 model.reset_states()
             xb, yb, mask = data.get(idx, window)
-            loss, out, m = train_step(model, xb, yb, mask)
+            loss, out, m = train_step(model, xb, yb, mask, quiet)
             n = _real_count(out, m)
             running["loss"] += loss * n
             running["count"] += n
