@@ -102,10 +102,10 @@ def test_training_carries_the_state_from_window_to_window_and_resets_it_once_per
     seen = []  # per update: (inputs, state before, state after) of the recurrent layer
     real_step = training.train_step
 
-    def spy(model, xb, yb, mask):
+    def spy(model, xb, yb, mask, quiet=None):
         (layer,) = model._recurrent_layers()
         before = None if layer.states is None else [s.copy() for s in layer.states]
-        result = real_step(model, xb, yb, mask)
+        result = real_step(model, xb, yb, mask, quiet)
         seen.append((xb.copy(), before, [s.copy() for s in layer.states], layer.stateful))
         return result
 
