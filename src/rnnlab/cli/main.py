@@ -7,14 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from rnnlab import __version__
-from rnnlab.cli import bench, evaluate, generate, gradcheck, gradflow, predict, tag, train
+from rnnlab.cli import bench, evaluate, export, generate, gradcheck, gradflow, predict, tag, train
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnlab", description="Recurrent neural networks with hand-derived BPTT.")
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command")
-    for module in (train, evaluate, predict, tag, generate, gradcheck, gradflow, bench):
+    for module in (train, evaluate, predict, tag, generate, export, gradcheck, gradflow, bench):
         module.add_parser(sub)
     return parser
 

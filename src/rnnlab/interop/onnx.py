@@ -1,0 +1,265 @@
+"""A way out to ONNX: ``to_onnx(model, path)`` writes a ``Sequential`` as an ONNX model file.
+
+The recurrent layers become ONNX's own ``RNN``, ``LSTM`` and ``GRU`` operators (opset 14), so any
+ONNX runtime runs them with its fused kernels; the file is written by rnnlab itself
+(``rnnlab.interop._onnx_proto``), so exporting needs neither ``onnx`` nor PyTorch. The graph
+computes what ``model(x)`` computes (inference: dropout off, each call from a zero state).
+
+Graph inputs and output (``N`` batch, ``T`` time, ``D`` features, ``F`` id features)::
+
+    x        (N, T, D) float          or token ids (N, T) / (N, T, F) int64 after an Embedding /
+                                      FeatureEmbedding
+    lengths  (N,) int64               only with ``lengths=True``: real steps per sequence, the
+                                      padding at the end (as ``model.predict(x, lengths=...)``)
+    y        what ``model(x)`` returns: (N, T, Q) for sequence outputs, else (N, Q)
+
+An ``Embedding(mask_zero=True)`` turns into lengths computed in the graph, ``sum(x != 0)`` per row,
+which is rnnlab's mask when the padding id 0 appears only at the end of each row.
+
+Weight mapping, per direction (ONNX keeps the gates in its own order and the matrices transposed)::
+
+    ONNX W = W[:, blocks].T    (G*H, D)     blocks: LSTM [i f c o] -> [i o f c]
+    ONNX R = W_R[:, blocks].T  (G*H, H)             GRU  [r z h] -> [z r h]
+    ONNX B = [b | b_R][blocks] (2*G*H,)     b_R is zero except for GRU(reset_after=True)
+
+``GRU(reset_after=False)`` (the notes' GRU) is ONNX's ``linear_before_reset=0``; ``reset_after=True``
+is ``linear_before_reset=1``. Activations map by name (``hard_sigmoid`` is ONNX's ``HardSigmoid``
+with alpha 0.2, beta 0.5; ``linear`` is ``Affine`` with alpha 1, beta 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from rnnlab import __version__
+from rnnlab.interop import _onnx_proto as proto
+from rnnlab.io.atomic import atomic_write_bytes
+from rnnlab.layers.bidirectional import Bidirectional
+from rnnlab.layers.dense import Dense
+from rnnlab.layers.dropout import Dropout
+from rnnlab.layers.embedding import Embedding
+from rnnlab.layers.feature_embedding import FeatureEmbedding
+from rnnlab.layers.gru import GRU
+from rnnlab.layers.recurrent import Recurrent
+
+__all__ = ["OPSET", "to_onnx"]
+
+OPSET = 14  # RNN/LSTM/GRU-14; ir_version 7 is the first that carries it
+_IR_VERSION = 7
+_OPS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+_BLOCKS = {"rnn": [0], "lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}  # rnnlab's gate blocks in ONNX's order
+# rnnlab activation -> (ONNX activation, alpha, beta); alpha/beta only where ONNX uses them
+_RNN_ACTIVATIONS = {"tanh": ("Tanh", None, None), "sigmoid": ("Sigmoid", None, None),
+                    "relu": ("Relu", None, None), "hard_sigmoid": ("HardSigmoid", 0.2, 0.5),
+                    "linear": ("Affine", 1.0, 0.0)}
+_DENSE_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "hard_sigmoid": "HardSigmoid",
+                      "linear": None}
+
+
+class _Graph:
+    """Nodes and initializers under construction; every value gets a fresh, readable name."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+        self.nodes: list[bytes] = []
+        self.initializers: list[bytes] = []
+        self.names: set[str] = set()
+        self.shared: dict[tuple[str, Any], str] = {}
+
+    def fresh(self, hint: str) -> str:
+        name, k = hint, 1
+        while name in self.names:
+            name, k = f"{hint}_{k}", k + 1
+        self.names.add(name)
+        return name
+
+    def const(self, hint: str, array: Any, dtype: Any = None) -> str:
+        name = self.fresh(hint)
+        self.initializers.append(proto.tensor(name, np.asarray(array, dtype=dtype or self.dtype)))
+        return name
+
+    def ints(self, hint: str, values: int | list[int]) -> str:
+        """An int64 constant (a scalar or a list), shared by every node that asks for the same one."""
+        key = (hint, values if isinstance(values, int) else tuple(values))
+        if key not in self.shared:
+            self.shared[key] = self.const(hint, np.asarray(values, np.int64), np.int64)
+        return self.shared[key]
+
+    def op(self, op_type: str, inputs: list[str], hint: str, outputs: int = 1, **attributes: Any) -> list[str]:
+        outs = [self.fresh(hint if outputs == 1 else f"{hint}_{k}") for k in range(outputs)]
+        self.nodes.append(proto.node(op_type, inputs, outs, self.fresh(f"{hint}_node"), attributes))
+        return outs
+
+    def op1(self, op_type: str, inputs: list[str], hint: str, **attributes: Any) -> str:
+        return self.op(op_type, inputs, hint, **attributes)[0]
+
+
+def _check_model(model: Any) -> None:
+    from rnnlab.models.sequential import Sequential
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"to_onnx exports an rnnlab Sequential model, got {type(model).__name__}")
+    if not model.layers:
+        raise ValueError("the model has no layers; there is nothing to export")
+    for layer in model.layers:
+        if not layer.built:
+            raise ValueError(f"layer {layer.name} is not built yet (call the model on data, or give input_dim)")
+        if not isinstance(layer, Recurrent | Bidirectional | Dense | Dropout | Embedding | FeatureEmbedding):
+            raise ValueError(f"layer {layer.name}: {type(layer).__name__} has no ONNX export")
+        if isinstance(layer, Bidirectional) and layer.merge_mode is None:
+            raise ValueError(f"layer {layer.name}: merge_mode=None returns two outputs; export needs one")
+    for layer in model.layers[1:]:
+        if isinstance(layer, Embedding | FeatureEmbedding):
+            raise ValueError(f"layer {layer.name}: an embedding must be the model's first layer")
+
+
+def _recurrent(g: _Graph, layer: Recurrent, x_tm: str, lens: str, reverse: bool) -> tuple[str, str]:
+    """One ONNX RNN/LSTM/GRU node for ``layer`` on ``x_tm (T, N, D)``.
+
+    Returns ``(Y (T, N, H), Y_h (N, H))``; ``reverse`` runs it ONNX's ``reverse`` direction (each
+    sequence read from its last real step, ``Y`` kept in the original time order).
+    """
+    H, kind, p = layer.units, layer.kind, layer.params
+    blocks = np.concatenate([np.arange(k * H, (k + 1) * H) for k in _BLOCKS[kind]])
+    zeros = np.zeros(len(blocks), layer.dtype)
+    b = p["b"][blocks] if "b" in p else zeros
+    b_r = p["b_R"][blocks] if "b_R" in p else zeros
+    base = layer.name.replace("/", "_")
+    W = g.const(f"{base}_W", p["W"][:, blocks].T[None])  # (1, G*H, D)
+    R = g.const(f"{base}_R", p["W_R"][:, blocks].T[None])  # (1, G*H, H)
+    B = g.const(f"{base}_B", np.concatenate([b, b_r])[None])  # (1, 2*G*H)
+    names = [layer.activation] if kind == "rnn" else [layer.recurrent_activation, layer.activation]
+    if kind == "lstm":
+        names.append(layer.activation)  # h: the squashing of C_t in H_t = O_t * g(C_t)
+    acts = [_RNN_ACTIVATIONS[n] for n in names]
+    attributes: dict[str, Any] = {"hidden_size": H, "direction": "reverse" if reverse else "forward",
+                                  "activations": [a[0] for a in acts]}
+    if any(a[1] is not None for a in acts):
+        attributes["activation_alpha"] = [a[1] for a in acts if a[1] is not None]
+        attributes["activation_beta"] = [a[2] for a in acts if a[2] is not None]
+    if isinstance(layer, GRU):
+        attributes["linear_before_reset"] = int(layer.reset_after)
+    y, y_h = g.op(_OPS[kind], [x_tm, W, R, B, lens], base, outputs=2, **attributes)[:2]
+    one, zero = g.ints("axis_1", [1]), g.ints("axis_0", [0])
+    return g.op1("Squeeze", [y, one], f"{base}_seq"), g.op1("Squeeze", [y_h, zero], f"{base}_last")
+
+
+def _merge(g: _Graph, mode: str, a: str, b: str, hint: str) -> str:
+    if mode == "concat":
+        return g.op1("Concat", [a, b], hint, axis=-1)
+    if mode == "sum":
+        return g.op1("Add", [a, b], hint)
+    if mode == "mul":
+        return g.op1("Mul", [a, b], hint)
+    half = g.const("half", np.asarray(0.5))
+    return g.op1("Mul", [g.op1("Add", [a, b], f"{hint}_sum"), half], hint)  # "ave"
+
+
+def build(model: Any, *, lengths: bool = False, dtype: str | None = None) -> bytes:
+    """The ONNX model of ``model`` as bytes (``to_onnx`` writes them to a file)."""
+    _check_model(model)
+    layers = model.layers
+    if dtype is None:
+        dtypes = {layer.dtype.name for layer in layers if layer.params} or {"float32"}
+        if len(dtypes) > 1:
+            raise ValueError(f"the layers mix dtypes {sorted(dtypes)}; pass dtype= to export them as one")
+        (dtype,) = dtypes
+    elif dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32', 'float64' or None (the model's), got {dtype!r}")
+    dtype = np.dtype(dtype)
+    g = _Graph(dtype)
+    first = layers[0]
+    x = g.fresh("x")
+    if isinstance(first, Embedding):
+        inputs = [proto.value_info(x, proto.INT64, ["batch", "time"])]
+    elif isinstance(first, FeatureEmbedding):
+        inputs = [proto.value_info(x, proto.INT64, ["batch", "time", len(first.input_dims)])]
+    else:
+        D = getattr(first, "input_dim", None)
+        if isinstance(first, Bidirectional):
+            D = first.forward_layer.input_dim
+        inputs = [proto.value_info(x, proto.DATA_TYPES[dtype], ["batch", "time", D or "features"])]
+    lens = ""
+    if lengths:
+        given = g.fresh("lengths")
+        inputs.append(proto.value_info(given, proto.INT64, ["batch"]))
+        lens = g.op1("Cast", [given], "lengths_int32", to=proto.INT32)
+
+    h, time_major, sequence = x, False, True
+    for layer in layers:
+        if isinstance(layer, Embedding | FeatureEmbedding):
+            if layer.mask_zero:  # rnnlab's mask x != 0 (feature 0), as lengths: padding at the end
+                ids = x if isinstance(layer, Embedding) else g.op1("Gather", [x, g.ints("feature_0", 0)], "word_ids",
+                                                                    axis=2)
+                padding = g.op1("Equal", [ids, g.ints("pad_id", 0)], "is_padding")
+                real = g.op1("Cast", [g.op1("Not", [padding], "is_real")], "real_int32", to=proto.INT32)
+                counted = g.op1("ReduceSum", [real, g.ints("axis_1", [1])], "mask_lengths", keepdims=0)
+                lens = counted if not lens else g.op1("Min", [lens, counted], "lengths_min")
+            if isinstance(layer, Embedding):
+                h = g.op1("Gather", [g.const(f"{layer.name}_E", layer.params["E"]), h], layer.name, axis=0)
+            else:
+                parts = []
+                for f in range(len(layer.input_dims)):
+                    ids_f = g.op1("Gather", [h, g.ints(f"feature_{f}", f)], f"{layer.name}_ids{f}", axis=2)
+                    parts.append(g.op1("Gather", [g.const(f"{layer.name}_E{f}", layer.params[f"E{f}"]), ids_f],
+                                       f"{layer.name}_{f}", axis=0))
+                h = g.op1("Concat", parts, layer.name, axis=-1)
+        elif isinstance(layer, Recurrent | Bidirectional):
+            if not sequence:
+                raise ValueError(f"layer {layer.name} needs a sequence, but the layer before it returns one vector")
+            if not time_major:
+                h, time_major = g.op1("Transpose", [h], "time_major", perm=[1, 0, 2]), True
+            if isinstance(layer, Bidirectional):
+                seq_f, last_f = _recurrent(g, layer.forward_layer, h, lens, reverse=False)
+                seq_b, last_b = _recurrent(g, layer.backward_layer, h, lens, reverse=True)
+                a, b = (seq_f, seq_b) if layer.return_sequences else (last_f, last_b)
+                h = _merge(g, layer.merge_mode, a, b, layer.name)
+            else:
+                seq, last = _recurrent(g, layer, h, lens, reverse=layer.go_backwards)
+                if layer.return_sequences and layer.go_backwards:  # Keras: outputs in processing order
+                    seq = g.op1("Slice", [seq, g.ints("start_last", [-1]), g.ints("to_first", [-(2**63)]),
+                                          g.ints("axis_0", [0]), g.ints("step_back", [-1])], f"{layer.name}_flip")
+                h = seq if layer.return_sequences else last
+            if not layer.return_sequences:
+                sequence, time_major = False, False
+        elif isinstance(layer, Dense):
+            h = g.op1("MatMul", [h, g.const(f"{layer.name}_W", layer.params["W"])], f"{layer.name}_xW")
+            if layer.use_bias:
+                h = g.op1("Add", [h, g.const(f"{layer.name}_b", layer.params["b"])], f"{layer.name}_a")
+            act = _DENSE_ACTIVATIONS[layer.activation]
+            if act == "HardSigmoid":
+                h = g.op1(act, [h], layer.name, alpha=0.2, beta=0.5)
+            elif act is not None:
+                h = g.op1(act, [h], layer.name)
+        # Dropout: the identity at inference
+    if time_major:
+        h = g.op1("Transpose", [h], "batch_major", perm=[1, 0, 2])
+    y = g.op1("Identity", [h], "y")
+    last = layers[-1]
+    width = last.units if isinstance(last, Dense) else None
+    shape: list[int | str] = ["batch", "time", width or "outputs"] if sequence else ["batch", width or "outputs"]
+    outputs = [proto.value_info(y, proto.DATA_TYPES[dtype], shape)]
+    body = proto.graph(model.name or "rnnlab", g.nodes, g.initializers, inputs, outputs)
+    metadata = {"rnnlab.config": json.dumps(model.get_config(), default=str)}
+    return proto.model(body, ir_version=_IR_VERSION, opset=OPSET, producer="rnnlab", version=__version__,
+                       metadata=metadata)
+
+
+def to_onnx(model: Any, path: str | os.PathLike[str], *, lengths: bool = False, dtype: str | None = None) -> None:
+    """Write ``model`` (a built ``Sequential``) as an ONNX model file, atomically.
+
+    Args:
+        lengths: add a graph input ``lengths (N,)`` (int64) for right-padded batches; without it
+            every step of ``x`` is real (or, after ``Embedding(mask_zero=True)``, every nonzero id).
+        dtype: the graph's float type; None keeps the model's. ``"float32"`` exports a float64
+            model for ONNX Runtime, whose CPU RNN, LSTM and GRU kernels take float32 only.
+
+    The graph's inputs and output are described in the module docstring. The model's
+    configuration and ``metadata`` (vocabularies, labels) go into the file's ``metadata_props``
+    under ``rnnlab.config``, as JSON.
+    """
+    atomic_write_bytes(path, build(model, lengths=lengths, dtype=dtype))

@@ -1,0 +1,187 @@
+"""``to_onnx``: the exported graph computes ``model(x)``, checked by ONNX Runtime and ONNX's checker.
+
+ONNX Runtime is the oracle for float32 graphs (it runs ONNX's RNN/LSTM/GRU operators with every
+activation, but in float32 only); ONNX's reference evaluator is a second, independent runtime for
+float64 graphs with the default activations (it ignores the ``activations`` attribute).
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnlab.interop.onnx import build, to_onnx
+from rnnlab.layers import GRU, LSTM, Bidirectional, SimpleRNN
+from rnnlab.layers.dense import Dense
+from rnnlab.layers.dropout import Dropout
+from rnnlab.layers.embedding import Embedding
+from rnnlab.layers.feature_embedding import FeatureEmbedding
+from rnnlab.models.sequential import Sequential
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+N, T, D = 4, 9, 5
+LENGTHS = np.array([9, 4, 1, 6])
+
+
+def padded_mask(lengths=LENGTHS, time=T):
+    return np.arange(time)[None, :] < np.asarray(lengths)[:, None]
+
+
+def features(dtype="float32", seed=0):
+    return np.random.default_rng(seed).normal(size=(N, T, D)).astype(dtype)
+
+
+def export(model, tmp_path, **options):
+    path = tmp_path / "model.onnx"
+    to_onnx(model, path, **options)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    return path
+
+
+def run_ort(path, x, lengths=None):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feed = {"x": x} if lengths is None else {"x": x, "lengths": np.asarray(lengths, np.int64)}
+    return session.run(None, feed)[0]
+
+
+def assert_same(y, ref):
+    assert y.shape == ref.shape and y.dtype == ref.dtype
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=2e-6)
+
+
+CELLS = {
+    "rnn": lambda recurrent_activation=None, **k: SimpleRNN(6, **k),  # no gates
+    "lstm": lambda **k: LSTM(6, **k),
+    "gru": lambda **k: GRU(6, **k),
+    "gru_reset_after": lambda **k: GRU(6, reset_after=True, **k),
+}
+ACTIVATIONS = [("tanh", "sigmoid"), ("tanh", "hard_sigmoid"), ("relu", "hard_sigmoid"), ("linear", "sigmoid"),
+               ("hard_sigmoid", "hard_sigmoid")]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize(("activation", "recurrent_activation"), ACTIVATIONS)
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_every_cell_and_activation_gives_the_layers_outputs_at_every_step(
+    tmp_path, cell, activation, recurrent_activation, use_bias
+):
+    layer = CELLS[cell](activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+                        return_sequences=True, seed=3, bias_initializer="uniform")
+    model = Sequential([layer])
+    x = features()
+    ref = model.forward(x, padded_mask())[0]
+    y = run_ort(export(model, tmp_path, lengths=True), x, LENGTHS)
+    assert_same(y, ref)
+    assert not y[~padded_mask()].any()  # padded steps output zero, as rnnlab's
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_bidirectional_reads_each_padded_sequence_backward_from_its_own_last_step(
+    tmp_path, cell, merge_mode, return_sequences
+):
+    model = Sequential([Bidirectional(CELLS[cell](return_sequences=return_sequences, seed=5), merge_mode=merge_mode)])
+    x = features(seed=1)
+    ref = model.forward(x, padded_mask())[0]
+    assert_same(run_ort(export(model, tmp_path, lengths=True), x, LENGTHS), ref)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_go_backwards_outputs_in_processing_order_with_and_without_padding(tmp_path, cell, return_sequences):
+    model = Sequential([CELLS[cell](return_sequences=return_sequences, go_backwards=True, seed=7)])
+    x = features(seed=2)
+    ref, ref_padded = model(x), model.forward(x, padded_mask())[0]
+    assert_same(run_ort(export(model, tmp_path), x), ref)
+    assert_same(run_ort(export(model, tmp_path, lengths=True), x, LENGTHS), ref_padded)
+
+
+def test_a_stacked_model_with_dropout_and_dense_heads_is_the_inference_model(tmp_path):
+    model = Sequential([
+        Bidirectional(LSTM(8, return_sequences=True, recurrent_activation="hard_sigmoid", dropout=0.3,
+                           recurrent_dropout=0.2, seed=1)),
+        Dropout(0.5),
+        GRU(7, return_sequences=True, reset_after=True, seed=2),
+        SimpleRNN(5, activation="relu", seed=3),
+        Dense(6, activation="tanh", seed=4),
+        Dense(3, seed=5),
+    ])
+    x = features(seed=3)
+    ref = model.forward(x, padded_mask())[0]
+    assert_same(run_ort(export(model, tmp_path, lengths=True), x, LENGTHS), ref)
+    for act in ("sigmoid", "hard_sigmoid", "relu"):
+        head = Sequential([LSTM(4, return_sequences=True, input_dim=D, seed=1), Dense(3, activation=act, input_dim=4)])
+        assert_same(run_ort(export(head, tmp_path), x), head(x))
+
+
+def test_an_embedding_with_mask_zero_turns_trailing_padding_into_lengths(tmp_path):
+    model = Sequential([Embedding(12, 5, mask_zero=True, seed=1),
+                        Bidirectional(LSTM(6, return_sequences=True, seed=2)), Dense(4, seed=3)])
+    ids = np.random.default_rng(4).integers(1, 12, size=(N, T))
+    ids[~padded_mask()] = 0
+    ref = model(ids)
+    assert_same(run_ort(export(model, tmp_path), ids), ref)
+    shorter = np.array([3, 4, 1, 2])  # a lengths input and the mask together: the shorter one counts
+    both = padded_mask() & padded_mask(shorter)
+    assert_same(run_ort(export(model, tmp_path, lengths=True), ids, shorter), model.forward(ids, both)[0])
+
+
+def test_a_feature_embedding_tagger_matches_on_padded_token_features(tmp_path):
+    model = Sequential([FeatureEmbedding([20, 7, 4], [6, 3, 2], mask_zero=True, word_dropout=0.3, seed=1),
+                        Bidirectional(GRU(5, return_sequences=True, seed=2)), Dense(9, seed=3)])
+    rng = np.random.default_rng(5)
+    ids = np.stack([rng.integers(1, v, size=(N, T)) for v in (20, 7, 4)], axis=-1)
+    ids[~padded_mask()] = 0
+    ref = model(ids)
+    assert_same(run_ort(export(model, tmp_path), ids), ref)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_float64_graphs_match_to_float64_precision_on_the_reference_runtime(tmp_path, cell):
+    from onnx.reference import ReferenceEvaluator
+
+    model = Sequential([CELLS[cell](return_sequences=True, seed=1, dtype="float64"), Dense(3, dtype="float64")])
+    x = features("float64", seed=6)
+    ref = model(x)
+    y = ReferenceEvaluator(str(export(model, tmp_path))).run(None, {"x": x})[0]
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-13)
+    y32 = run_ort(export(model, tmp_path, dtype="float32"), x.astype(np.float32))  # for ONNX Runtime
+    np.testing.assert_allclose(y32, model(x), rtol=1e-5, atol=2e-6)
+
+
+def test_the_file_carries_the_configuration_and_metadata_and_opset_14(tmp_path):
+    model = Sequential([LSTM(4, return_sequences=True, input_dim=D, seed=1), Dense(2, input_dim=4)], name="tagger")
+    model.metadata = {"labels": ["NOUN", "VERB"]}
+    m = onnx.load(str(export(model, tmp_path)))
+    assert m.opset_import[0].version == 14 and m.graph.name == "tagger"
+    config = json.loads({p.key: p.value for p in m.metadata_props}["rnnlab.config"])
+    assert config["metadata"] == {"labels": ["NOUN", "VERB"]}
+    assert [n.op_type for n in m.graph.node if n.op_type == "LSTM"] == ["LSTM"]
+    dims = [d.dim_param or d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", "time", D]
+
+
+def test_bad_models_are_refused_by_name_and_a_failed_export_keeps_the_old_file(tmp_path):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"previous export")
+    with pytest.raises(TypeError, match="exports an rnnlab Sequential model, got LSTM"):
+        to_onnx(LSTM(3), path)
+    with pytest.raises(ValueError, match="layer lstm is not built yet"):
+        to_onnx(Sequential([LSTM(3, name="lstm")]), path)
+    with pytest.raises(ValueError, match="merge_mode=None"):
+        build(Sequential([Bidirectional(LSTM(3, input_dim=2), merge_mode=None)]))
+    with pytest.raises(ValueError, match="an embedding must be the model's first layer"):
+        build(Sequential([LSTM(3, input_dim=2, return_sequences=True), Embedding(4, 2)]))
+    with pytest.raises(ValueError, match="needs a sequence"):
+        build(Sequential([LSTM(3, input_dim=2), LSTM(3, input_dim=3)]))
+    with pytest.raises(ValueError, match="dtype must be 'float32', 'float64' or None"):
+        build(Sequential([LSTM(3, input_dim=2)]), dtype="float16")
+    with pytest.raises(ValueError, match="mix dtypes"):
+        build(Sequential([LSTM(3, input_dim=2, return_sequences=True), Dense(2, input_dim=3, dtype="float64")]))
+    with pytest.raises(ValueError, match="no layers"):
+        build(Sequential([]))
+    assert path.read_bytes() == b"previous export"
