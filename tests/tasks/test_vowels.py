@@ -59,6 +59,30 @@ def test_scaling_uses_training_statistics_and_is_saved(tmp_path):
         np.testing.assert_allclose(a, b)
 
 
+def test_bidirectional_and_the_whole_training_file_as_flags(tmp_path, capsys):
+    train, test = write_ts(tmp_path / "t.ts", 60, 0), write_ts(tmp_path / "s.ts", 30, 1)
+    out = tmp_path / "run"
+    assert main(["train", "--task", "vowels", "--cell", "gru", "--train", str(train), "--test", str(test),
+                 "--bidirectional", "--valid-fraction", "0", "--layers", "2", "--out", str(out), *TINY]) == 0
+    metrics = last_json(capsys)
+    history = (out / "history.csv").read_text().splitlines()[0].split(",")
+    assert "val_loss" not in history and "loss" in history  # nothing held out: no validation
+    model = rnnlab.load_model(out / "model.rnnlab")
+    assert [type(layer).__name__ for layer in model.layers] == ["Bidirectional", "Bidirectional", "Dense"]
+    assert model.layers[0].return_sequences and not model.layers[1].return_sequences
+    assert model.layers[-1].params["W"].shape == (2 * 8, 3)  # the two final states, concatenated
+    assert model.metadata["valid_fraction"] == 0.0
+    assert main(["evaluate", str(out / "model.rnnlab"), "--json"]) == 0
+    assert last_json(capsys)["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    args = type("A", (), {"train": str(train), "test": str(test), "seed": 0, "valid_fraction": 0.0})()
+    data = vowels.load(args)
+    assert data.valid is None and len(data.train[0]) == 60
+    for flag in (["--bidirectional"], ["--valid-fraction", "0.2"]):
+        assert main(["train", "--task", "adding", "--length", "5", *flag, "--out", str(tmp_path / "no")]) == 1
+        assert f"{flag[0]}: the adding task has no {flag[0]} flag (the vowels task has" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+
+
 def test_stratified_split_holds_out_each_class():
     labels = np.repeat(np.arange(4), 10)
     tr, va = vowels.stratified_split(labels, 0.2, np.random.default_rng(0))

@@ -73,6 +73,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="chars: stateful truncated BPTT, --batch-size parallel streams of the text read in windows "
                    "of K characters with the state carried (task default 100); 0: independent windows of --length. "
                    "Refused by the other tasks")
+    g.add_argument("--bidirectional", action="store_const", const=True, default=None,
+                   help="vowels: read each series in both directions (a Bidirectional layer, final states "
+                   "concatenated). Refused by the other tasks (pos is always bidirectional)")
+    g.add_argument("--valid-fraction", type=float, default=None, metavar="F",
+                   help="vowels: the stratified share of the training file held out for validation (task default "
+                   "0.1); 0 trains on the whole file. Refused by the other tasks")
     g.add_argument("--train-size", type=int, default=None, help="training sequences of synthetic tasks")
     g.add_argument("--test-size", type=int, default=None, help="test sequences of synthetic tasks")
     p.set_defaults(run=run)
@@ -110,7 +116,7 @@ def prepare_kernels(dtype: str, quiet: bool, cell: str = "lstm") -> None:
 
 def run(args: argparse.Namespace) -> int:
     task = tasks.get(args.task)
-    tasks.check_bptt_flag(task, args)
+    tasks.check_task_flags(task, args)
     apply_defaults(args, getattr(task, "DEFAULTS", {}))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,10 @@ Optional:
   may not set those (``FIT_ARGUMENTS_OF_THE_COMMAND``: batch size, epochs, validation data,
   progress, checkpoints, resume), so ``--resume`` and ``--checkpoint-every`` work as for any task.
   It must depend on ``args`` and ``data`` alone, so that a resumed run gets the same options.
-- A ``bptt`` entry in ``DEFAULTS``: the task reads ``--bptt K`` (stateful truncated BPTT over long
-  streams); ``rnnlab train`` refuses ``--bptt`` for a task without one.
+- Entries in ``DEFAULTS`` for the flags only some tasks read (``TASK_FLAGS``): ``bptt`` (``--bptt K``,
+  stateful truncated BPTT over long streams), ``bidirectional`` (``--bidirectional``) and
+  ``valid_fraction`` (``--valid-fraction F``); ``rnnlab train`` refuses such a flag for a task
+  without the entry.
 
 After training, ``rnnlab train`` makes the model's stateful recurrent layers ordinary ones
 (``forget_carried_state``, same weights) before it saves and reports: the state carried from window
@@ -60,12 +62,20 @@ def fit_options(task: ModuleType, args: Any, data: TaskData) -> dict[str, Any]:
     return options
 
 
-def check_bptt_flag(task: ModuleType, args: Any) -> None:
-    """Refuse ``--bptt`` for a task that does not read it (no ``bptt`` entry in its ``DEFAULTS``)."""
-    if getattr(args, "bptt", None) is not None and "bptt" not in getattr(task, "DEFAULTS", {}):
-        name = getattr(task, "NAME", task.__name__)
-        raise ValueError(f"--bptt: the {name} task does not train with stateful truncated BPTT and has no "
-                         f"--bptt flag (the chars task has); drop --bptt")
+# Flags that only the tasks with an entry of that name in their DEFAULTS read: flag -> who reads it.
+TASK_FLAGS = {"bptt": ("--bptt", "does not train with stateful truncated BPTT and has no --bptt flag (the chars "
+                                 "task has)"),
+              "bidirectional": ("--bidirectional", "has no --bidirectional flag (the vowels task has; pos is "
+                                                   "always bidirectional)"),
+              "valid_fraction": ("--valid-fraction", "has no --valid-fraction flag (the vowels task has)")}
+
+
+def check_task_flags(task: ModuleType, args: Any) -> None:
+    """Refuse a flag of ``TASK_FLAGS`` that was given for a task that does not read it."""
+    name = getattr(task, "NAME", task.__name__)
+    for key, (flag, why) in TASK_FLAGS.items():
+        if getattr(args, key, None) is not None and key not in getattr(task, "DEFAULTS", {}):
+            raise ValueError(f"{flag}: the {name} task {why}; drop {flag}")
 
 
 def forget_carried_state(model: Any) -> Any:

@@ -26,9 +26,9 @@ NAME = "vowels"
 DESCRIPTION = "Japanese Vowels speaker classification, many-to-one over 12 LPC channels (UEA .ts files)"
 
 # Defaults for the flags of `rnnlab train` this task uses (the command line overrides them).
-# `valid_fraction` has no flag: the stratified share of the training file held out for validation.
+# `valid_fraction` (--valid-fraction): the stratified share of the training file held out for validation.
 DEFAULTS = {"units": 64, "layers": 1, "epochs": 40, "lr": 3e-3, "batch_size": 16, "clipnorm": 5.0,
-            "valid_fraction": 0.1}
+            "valid_fraction": 0.1, "bidirectional": False}
 
 MISSING_DATA = ("the vowels task needs --train FILE.ts --test FILE.ts, e.g. the UEA JapaneseVowels files "
                 "JapaneseVowels_TRAIN.ts and JapaneseVowels_TEST.ts")
@@ -99,9 +99,12 @@ def load(args: Any) -> TaskData:
 
 
 def build_model(args: Any, data: TaskData) -> Sequential:
-    """``--layers`` recurrent layers (the last returns its final state), then a softmax over the classes."""
+    """``--layers`` recurrent layers (the last returns its final state; with ``--bidirectional``, each one
+    reads both ways and the last concatenates the two final states), then a softmax over the classes."""
     n_classes = len(data.metadata["classes"])
-    layers = [recurrent_layer(args, args.units, i < args.layers - 1, args.seed + i) for i in range(args.layers)]
+    both = bool(getattr(args, "bidirectional", False))
+    layers = [recurrent_layer(args, args.units, i < args.layers - 1, args.seed + i, bidirectional=both)
+              for i in range(args.layers)]
     model = Sequential([*layers, Dense(n_classes, dtype=args.dtype, seed=args.seed + 100)], seed=args.seed)
     return model.compile(optimizer_config(args, len(data.train[0])), "sparse_categorical_crossentropy", ["accuracy"])
 
