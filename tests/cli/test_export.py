@@ -36,7 +36,7 @@ def test_float32_exports_a_float64_model_for_onnx_runtime(tmp_path, capsys):
     model = Sequential([LSTM(4, return_sequences=True, input_dim=3, dtype="float64", seed=1)])
     model.save(tmp_path / "m.rnnlab")
     assert main(["export", str(tmp_path / "m.rnnlab"), str(tmp_path / "m.onnx"), "--float32"]) == 0
-    assert "ONNX opset 14, inputs x, output y" in capsys.readouterr().out
+    assert "ONNX opset 14, inputs x, outputs y" in capsys.readouterr().out
     x = np.random.default_rng(1).normal(size=(2, 5, 3))
     y = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"x": x.astype(np.float32)})[0]
     assert y.dtype == np.float32
@@ -51,3 +51,14 @@ def test_a_missing_or_foreign_model_file_is_a_clear_error_and_writes_nothing(tmp
     assert main(["export", str(foreign), str(tmp_path / "x.onnx")]) == 1
     assert "foreign.rnnlab" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_states_name_every_state_input_and_output_that_the_file_holds(tmp_path, capsys):
+    onnx = pytest.importorskip("onnx")
+    model = Sequential([LSTM(4, return_sequences=True, input_dim=3, seed=1, name="enc"), Dense(2, input_dim=4)])
+    model.save(tmp_path / "m.rnnlab")
+    assert main(["export", str(tmp_path / "m.rnnlab"), str(tmp_path / "m.onnx"), "--states", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    graph = onnx.load(str(tmp_path / "m.onnx")).graph
+    assert report["inputs"] == [i.name for i in graph.input] == ["x", "h0_enc", "c0_enc"]
+    assert report["outputs"] == [o.name for o in graph.output] == ["y", "h_enc", "c_enc"]

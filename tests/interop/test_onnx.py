@@ -185,3 +185,58 @@ def test_bad_models_are_refused_by_name_and_a_failed_export_keeps_the_old_file(t
     with pytest.raises(ValueError, match="no layers"):
         build(Sequential([]))
     assert path.read_bytes() == b"previous export"
+
+
+def test_states_carry_the_recurrent_state_from_call_to_call_as_forward_over_the_whole_sequence(tmp_path):
+    model = Sequential([Embedding(11, 4, seed=1), LSTM(6, return_sequences=True, seed=2),
+                        GRU(5, return_sequences=True, reset_after=True, seed=3), SimpleRNN(4, return_sequences=True,
+                                                                                           seed=4), Dense(11, seed=5)])
+    ids = np.random.default_rng(7).integers(0, 11, size=(2, 12))
+    ref = model(ids)
+    path = tmp_path / "lm.onnx"
+    to_onnx(model, path, states=True)
+    m = onnx.load(str(path))
+    onnx.checker.check_model(m, full_check=True)
+    names = [layer.name for layer in model._recurrent_layers()]
+    assert [i.name for i in m.graph.input] == ["x", f"h0_{names[0]}", f"c0_{names[0]}", f"h0_{names[1]}",
+                                               f"h0_{names[2]}"]
+    assert [o.name for o in m.graph.output] == ["y", f"h_{names[0]}", f"c_{names[0]}", f"h_{names[1]}",
+                                                f"h_{names[2]}"]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    state_inputs = [i.name for i in m.graph.input[1:]]
+    sizes = [6, 6, 5, 4]
+    for window in (1, 5):  # one step at a time (generation) and windows of 5 (the last one shorter)
+        state = [np.zeros((2, H), np.float32) for H in sizes]
+        ys = []
+        for t in range(0, 12, window):
+            y, *state = session.run(None, {"x": ids[:, t:t + window], **dict(zip(state_inputs, state, strict=True))})
+            ys.append(y)
+        assert_same(np.concatenate(ys, axis=1), ref)
+    stepper = model.stepper()  # rnnlab's own streaming: the same final states
+    for t in range(12):
+        stepper.step(ids[:, t])
+    for ours, theirs in zip([s for layer_states in stepper.states for s in layer_states], state, strict=True):
+        np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=2e-6)
+
+
+def test_states_with_lengths_return_the_state_after_each_sequences_last_real_step(tmp_path):
+    model = Sequential([LSTM(6, return_sequences=True, seed=1, input_dim=D)])
+    x = features(seed=8)
+    path = tmp_path / "m.onnx"
+    to_onnx(model, path, lengths=True, states=True)
+    h0, c0 = (np.random.default_rng(9).normal(size=(N, 6)).astype(np.float32) for _ in range(2))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    y, h, c = session.run(None, {"x": x, "lengths": LENGTHS, "h0_lstm": h0, "c0_lstm": c0})
+    out = model.layers[0].forward(x, initial_state=[h0, c0], lengths=LENGTHS)[0]
+    assert_same(y, out)
+    layer = LSTM(6, return_sequences=True, return_state=True, input_dim=D)
+    layer.params = model.layers[0].params
+    _, h_ref, c_ref = layer(x, initial_state=[h0, c0], lengths=LENGTHS)
+    assert_same(h, h_ref)
+    assert_same(c, c_ref)
+
+
+def test_states_refuse_layers_that_do_not_read_left_to_right():
+    for layer in (Bidirectional(GRU(3, input_dim=2)), LSTM(3, input_dim=2, go_backwards=True)):
+        with pytest.raises(ValueError, match="states=True carries the state of layers that read left to right"):
+            build(Sequential([layer]), states=True)

@@ -19,6 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="a model file written by rnnlab train")
     p.add_argument("out", help="the ONNX file to write (replaced atomically)")
     p.add_argument("--lengths", action="store_true", help="add a graph input 'lengths' (N,) int64 for padded batches")
+    p.add_argument("--states", action="store_true",
+                   help="carry the recurrent state between calls: inputs h0_<layer> [c0_<layer>], outputs "
+                        "h_<layer> [c_<layer>] (streaming, generation; layers must read left to right)")
     p.add_argument("--float32", action="store_true",
                    help="export a float64 model in float32 (ONNX Runtime's RNN/LSTM/GRU kernels take float32 only)")
     p.add_argument("--json", action="store_true", help="print one JSON object describing the export as the last line")
@@ -27,10 +30,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model = rnnlab.load_model(args.model)
-    to_onnx(model, args.out, lengths=args.lengths, dtype="float32" if args.float32 else None)
+    to_onnx(model, args.out, lengths=args.lengths, states=args.states, dtype="float32" if args.float32 else None)
     inputs = ["x", "lengths"] if args.lengths else ["x"]
-    print(f"wrote {args.out}: ONNX opset {OPSET}, inputs {', '.join(inputs)}, output y "
+    outputs = ["y"]
+    if args.states:
+        carried = [(s, layer.name) for layer in model._recurrent_layers() for s in layer.state_names]
+        inputs += [f"{s}0_{name}" for s, name in carried]
+        outputs += [f"{s}_{name}" for s, name in carried]
+    print(f"wrote {args.out}: ONNX opset {OPSET}, inputs {', '.join(inputs)}, outputs {', '.join(outputs)} "
           f"({len(model.layers)} layers, {model.count_params():,} parameters)")
     if args.json:
-        print(json.dumps({"out": str(args.out), "opset": OPSET, "inputs": inputs, "outputs": ["y"]}))
+        print(json.dumps({"out": str(args.out), "opset": OPSET, "inputs": inputs, "outputs": outputs}))
     return 0

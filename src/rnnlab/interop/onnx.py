@@ -3,7 +3,8 @@
 The recurrent layers become ONNX's own ``RNN``, ``LSTM`` and ``GRU`` operators (opset 14), so any
 ONNX runtime runs them with its fused kernels; the file is written by rnnlab itself
 (``rnnlab.interop._onnx_proto``), so exporting needs neither ``onnx`` nor PyTorch. The graph
-computes what ``model(x)`` computes (inference: dropout off, each call from a zero state).
+computes what ``model(x)`` computes (inference: dropout off, each call from a zero state unless
+``states=True``).
 
 Graph inputs and output (``N`` batch, ``T`` time, ``D`` features, ``F`` id features)::
 
@@ -11,7 +12,10 @@ Graph inputs and output (``N`` batch, ``T`` time, ``D`` features, ``F`` id featu
                                       FeatureEmbedding
     lengths  (N,) int64               only with ``lengths=True``: real steps per sequence, the
                                       padding at the end (as ``model.predict(x, lengths=...)``)
+    h0_<layer>, c0_<layer>   (N, H) each, only with ``states=True``: the state to start from
     y        what ``model(x)`` returns: (N, T, Q) for sequence outputs, else (N, Q)
+    h_<layer>, c_<layer>     (N, H) each, only with ``states=True``: the state after the last real
+                             step, to feed back as the next call's ``h0``/``c0`` (streaming, generation)
 
 An ``Embedding(mask_zero=True)`` turns into lengths computed in the graph, ``sum(x != 0)`` per row,
 which is rnnlab's mask when the padding id 0 appears only at the end of each row.
@@ -117,11 +121,14 @@ def _check_model(model: Any) -> None:
             raise ValueError(f"layer {layer.name}: an embedding must be the model's first layer")
 
 
-def _recurrent(g: _Graph, layer: Recurrent, x_tm: str, lens: str, reverse: bool) -> tuple[str, str]:
+def _recurrent(g: _Graph, layer: Recurrent, x_tm: str, lens: str, reverse: bool,
+               initial: list[str] | None = None) -> tuple[str, list[str]]:
     """One ONNX RNN/LSTM/GRU node for ``layer`` on ``x_tm (T, N, D)``.
 
-    Returns ``(Y (T, N, H), Y_h (N, H))``; ``reverse`` runs it ONNX's ``reverse`` direction (each
-    sequence read from its last real step, ``Y`` kept in the original time order).
+    Returns ``(Y (T, N, H), final states)``, the final states ``[h (N, H)]`` (LSTM: ``[h, c]``);
+    ``reverse`` runs it ONNX's ``reverse`` direction (each sequence read from its last real step,
+    ``Y`` kept in the original time order); ``initial``: graph values ``(N, H)`` to start from
+    (``[h]`` or ``[h, c]``) instead of zeros.
     """
     H, kind, p = layer.units, layer.kind, layer.params
     blocks = np.concatenate([np.arange(k * H, (k + 1) * H) for k in _BLOCKS[kind]])
@@ -143,9 +150,15 @@ def _recurrent(g: _Graph, layer: Recurrent, x_tm: str, lens: str, reverse: bool)
         attributes["activation_beta"] = [a[2] for a in acts if a[2] is not None]
     if isinstance(layer, GRU):
         attributes["linear_before_reset"] = int(layer.reset_after)
-    y, y_h = g.op(_OPS[kind], [x_tm, W, R, B, lens], base, outputs=2, **attributes)[:2]
-    one, zero = g.ints("axis_1", [1]), g.ints("axis_0", [0])
-    return g.op1("Squeeze", [y, one], f"{base}_seq"), g.op1("Squeeze", [y_h, zero], f"{base}_last")
+    zero = g.ints("axis_0", [0])
+    inputs = [x_tm, W, R, B, lens]
+    if initial:  # ONNX's initial_h [, initial_c]: (1, N, H); LSTM's peephole input P stays empty
+        inputs += [g.op1("Unsqueeze", [initial[0], zero], f"{base}_h0")]
+        if kind == "lstm":
+            inputs += [g.op1("Unsqueeze", [initial[1], zero], f"{base}_c0"), ""]
+    outs = g.op(_OPS[kind], inputs, base, outputs=3 if kind == "lstm" else 2, **attributes)
+    seq = g.op1("Squeeze", [outs[0], g.ints("axis_1", [1])], f"{base}_seq")
+    return seq, [g.op1("Squeeze", [o, zero], f"{base}_{s}") for o, s in zip(outs[1:], layer.state_names, strict=True)]
 
 
 def _merge(g: _Graph, mode: str, a: str, b: str, hint: str) -> str:
@@ -159,9 +172,14 @@ def _merge(g: _Graph, mode: str, a: str, b: str, hint: str) -> str:
     return g.op1("Mul", [g.op1("Add", [a, b], f"{hint}_sum"), half], hint)  # "ave"
 
 
-def build(model: Any, *, lengths: bool = False, dtype: str | None = None) -> bytes:
+def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str | None = None) -> bytes:
     """The ONNX model of ``model`` as bytes (``to_onnx`` writes them to a file)."""
     _check_model(model)
+    if states:
+        for layer in model.layers:
+            if isinstance(layer, Bidirectional) or (isinstance(layer, Recurrent) and layer.go_backwards):
+                raise ValueError(f"layer {layer.name}: states=True carries the state of layers that read left to "
+                                 "right; a Bidirectional or go_backwards layer has no state to carry")
     layers = model.layers
     if dtype is None:
         dtypes = {layer.dtype.name for layer in layers if layer.params} or {"float32"}
@@ -184,6 +202,7 @@ def build(model: Any, *, lengths: bool = False, dtype: str | None = None) -> byt
             D = first.forward_layer.input_dim
         inputs = [proto.value_info(x, proto.DATA_TYPES[dtype], ["batch", "time", D or "features"])]
     lens = ""
+    carried: list[tuple[str, int]] = []  # with states: each recurrent layer's final states, (name, H)
     if lengths:
         given = g.fresh("lengths")
         inputs.append(proto.value_info(given, proto.INT64, ["batch"]))
@@ -214,12 +233,20 @@ def build(model: Any, *, lengths: bool = False, dtype: str | None = None) -> byt
             if not time_major:
                 h, time_major = g.op1("Transpose", [h], "time_major", perm=[1, 0, 2]), True
             if isinstance(layer, Bidirectional):
-                seq_f, last_f = _recurrent(g, layer.forward_layer, h, lens, reverse=False)
-                seq_b, last_b = _recurrent(g, layer.backward_layer, h, lens, reverse=True)
+                seq_f, (last_f, *_) = _recurrent(g, layer.forward_layer, h, lens, reverse=False)
+                seq_b, (last_b, *_) = _recurrent(g, layer.backward_layer, h, lens, reverse=True)
                 a, b = (seq_f, seq_b) if layer.return_sequences else (last_f, last_b)
                 h = _merge(g, layer.merge_mode, a, b, layer.name)
             else:
-                seq, last = _recurrent(g, layer, h, lens, reverse=layer.go_backwards)
+                initial = None
+                if states:
+                    initial = [g.fresh(f"{s}0_{layer.name}") for s in layer.state_names]
+                    inputs += [proto.value_info(v, proto.DATA_TYPES[dtype], ["batch", layer.units]) for v in initial]
+                seq, finals = _recurrent(g, layer, h, lens, reverse=layer.go_backwards, initial=initial)
+                last = finals[0]
+                if states:
+                    for s, v in zip(layer.state_names, finals, strict=True):
+                        carried.append((g.op1("Identity", [v], f"{s}_{layer.name}"), layer.units))
                 if layer.return_sequences and layer.go_backwards:  # Keras: outputs in processing order
                     seq = g.op1("Slice", [seq, g.ints("start_last", [-1]), g.ints("to_first", [-(2**63)]),
                                           g.ints("axis_0", [0]), g.ints("step_back", [-1])], f"{layer.name}_flip")
@@ -243,18 +270,24 @@ def build(model: Any, *, lengths: bool = False, dtype: str | None = None) -> byt
     width = last.units if isinstance(last, Dense) else None
     shape: list[int | str] = ["batch", "time", width or "outputs"] if sequence else ["batch", width or "outputs"]
     outputs = [proto.value_info(y, proto.DATA_TYPES[dtype], shape)]
+    outputs += [proto.value_info(v, proto.DATA_TYPES[dtype], ["batch", units]) for v, units in carried]
     body = proto.graph(model.name or "rnnlab", g.nodes, g.initializers, inputs, outputs)
     metadata = {"rnnlab.config": json.dumps(model.get_config(), default=str)}
     return proto.model(body, ir_version=_IR_VERSION, opset=OPSET, producer="rnnlab", version=__version__,
                        metadata=metadata)
 
 
-def to_onnx(model: Any, path: str | os.PathLike[str], *, lengths: bool = False, dtype: str | None = None) -> None:
+def to_onnx(model: Any, path: str | os.PathLike[str], *, lengths: bool = False, states: bool = False,
+            dtype: str | None = None) -> None:
     """Write ``model`` (a built ``Sequential``) as an ONNX model file, atomically.
 
     Args:
         lengths: add a graph input ``lengths (N,)`` (int64) for right-padded batches; without it
             every step of ``x`` is real (or, after ``Embedding(mask_zero=True)``, every nonzero id).
+        states: carry the recurrent state from call to call, for streaming and generation: every
+            recurrent layer gets inputs ``h0_<layer>`` (LSTM: and ``c0_<layer>``), ``(N, H)``, and
+            the graph returns, after ``y``, its final states ``h_<layer>`` [``c_<layer>``] in layer
+            order; feed them back (zeros at the start). Layers must read left to right.
         dtype: the graph's float type; None keeps the model's. ``"float32"`` exports a float64
             model for ONNX Runtime, whose CPU RNN, LSTM and GRU kernels take float32 only.
 
@@ -262,4 +295,4 @@ def to_onnx(model: Any, path: str | os.PathLike[str], *, lengths: bool = False, 
     configuration and ``metadata`` (vocabularies, labels) go into the file's ``metadata_props``
     under ``rnnlab.config``, as JSON.
     """
-    atomic_write_bytes(path, build(model, lengths=lengths, dtype=dtype))
+    atomic_write_bytes(path, build(model, lengths=lengths, states=states, dtype=dtype))
