@@ -92,3 +92,47 @@ def test_warmup_compiles_the_kinds_asked_for():
 def test_no_environment_variable_switches_behaviour():
     source = inspect.getsource(backend)
     assert "os.environ" not in source and "getenv" not in source
+
+
+def test_announce_compilation_speaks_once_on_a_compile_and_not_on_a_compiled_function():
+    import io
+
+    numba = pytest.importorskip("numba")
+
+    @numba.njit(cache=False)
+    def add_one(a):
+        return a + 1
+
+    stream = io.StringIO()
+    with backend.announce_compilation(stream):
+        assert add_one(1) == 2  # compiles: announced once, however many functions compile inside
+        assert add_one(1.5) == 2.5  # a second signature: compiles again, not announced again
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("rnnlab: compiling the recurrent kernels for this machine (first use only")
+    assert lines[1].startswith("rnnlab: kernels compiled in ") and lines[1].endswith(" s")
+    quiet = io.StringIO()
+    with backend.announce_compilation(quiet):
+        assert add_one(2) == 3  # already compiled: nothing to say
+    assert quiet.getvalue() == ""
+
+
+def test_the_command_line_announces_compilation_except_where_a_command_prepares_its_kernels(monkeypatch, tmp_path):
+    from contextlib import contextmanager
+
+    from rnnlab.cli import main as cli
+
+    entered = []
+
+    @contextmanager
+    def recording(stream=None):
+        entered.append(True)
+        yield
+
+    monkeypatch.setattr(backend, "announce_compilation", recording)
+    assert cli.main(["export", str(tmp_path / "missing.rnnlab"), str(tmp_path / "out.onnx")]) == 1
+    assert entered == [True]
+    assert cli.PREPARES_ITS_KERNELS == {"train", "bench"}
+    entered.clear()
+    assert cli.main(["train", "--task", "adding", "--bptt", "3", "--out", str(tmp_path / "no")]) == 1  # refused early
+    assert entered == []

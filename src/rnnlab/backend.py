@@ -14,21 +14,26 @@ module (``forward``/``backward``, plus ``step`` for ``numba``) that the layers s
 
 The kernels compile on first use and are cached on disk; ``warmup`` compiles (or loads) them (all,
 or the cells a model uses) up front and returns the seconds it took, so that compilation is not
-mistaken for run time.
+mistaken for run time. ``announce_compilation`` says so on stderr while a block compiles some
+(the command line wraps every command that does not prepare them itself), so that a first run's
+10-40 s of compiling is not mistaken for a hang.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
+from typing import Any, TextIO
 
 import numpy as np
 
-__all__ = ["BACKENDS", "KINDS", "get_backend", "get_cell", "numba_available", "set_backend", "use_backend", "warmup"]
+__all__ = ["BACKENDS", "KINDS", "announce_compilation", "get_backend", "get_cell", "numba_available", "set_backend",
+           "use_backend", "warmup"]
 
 BACKENDS = ("numpy", "numba", "auto")
 KINDS = ("rnn", "lstm", "gru")
@@ -149,3 +154,40 @@ def warmup(dtype: np.dtype | type | str = np.float32, kinds: Sequence[str] = KIN
     if streaming:
         _worker.compile_serve()
     return time.perf_counter() - start
+
+
+@contextmanager
+def announce_compilation(stream: TextIO | None = None) -> Iterator[None]:
+    """Inside the block, a kernel that compiles (a disk-cache miss: the first use on this machine or
+    after an upgrade; loading from the cache is silent) is announced once on ``stream`` (default
+    ``sys.stderr``), and the seconds spent compiling are reported when the block ends.
+
+    Uses Numba's ``numba:compile`` events (fired only on a cache miss); a no-op without Numba.
+    """
+    if not _installed("numba"):
+        yield
+        return
+    from numba.core import event
+
+    class _Announcer(event.Listener):
+        def __init__(self) -> None:
+            self.depth, self.seconds, self.began = 0, 0.0, 0.0
+
+        def on_start(self, ev: Any) -> None:
+            if self.depth == 0:
+                if self.seconds == 0.0:
+                    print("rnnlab: compiling the recurrent kernels for this machine (first use only, 10-40 s; "
+                          "cached on disk afterwards) ...", file=stream or sys.stderr, flush=True)
+                self.began = time.perf_counter()
+            self.depth += 1
+
+        def on_end(self, ev: Any) -> None:
+            self.depth -= 1
+            if self.depth == 0:
+                self.seconds += max(time.perf_counter() - self.began, 1e-9)
+
+    listener = _Announcer()
+    with event.install_listener("numba:compile", listener):
+        yield
+    if listener.seconds > 0.0:
+        print(f"rnnlab: kernels compiled in {listener.seconds:.1f} s", file=stream or sys.stderr, flush=True)
