@@ -43,11 +43,14 @@ def grid_flags(config: dict[str, Any]) -> list[str]:
 
 
 def stratified_folds(labels: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
-    """The fold ``0..folds-1`` of every example, each class dealt out evenly over the folds."""
+    """The fold ``0..folds-1`` of every example: each class dealt out over the folds in turn, the deal
+    going on where the previous class's ended, so that class and fold sizes differ by one at most."""
     fold = np.empty(len(labels), dtype=np.int64)
+    dealt = 0
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        fold[idx] = np.arange(len(idx)) % folds
+        fold[idx] = (dealt + np.arange(len(idx))) % folds
+        dealt += len(idx)
     return fold
 
 
@@ -55,14 +58,13 @@ def cross_validate(cell: str, config: dict[str, Any], train_path: Any, folds: in
     """Mean validation loss and accuracy over the folds of the training file (fold k trains with seed k).
 
     Each fold is standardised with its own training part's statistics, as ``vowels.load`` does."""
-    data = task._read(train_path, "training")
+    data = task.read(train_path, "training")
     fold = stratified_folds(data.labels, folds, np.random.default_rng(0))
     losses, accs = [], []
     for k in range(folds):
         args = train_args(["--task", "vowels", "--cell", cell, "--seed", str(k), *grid_flags(config)])
         tr, va = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-        frames = np.concatenate([data.series[i] for i in tr])
-        mean, std = frames.mean(axis=0), np.where(frames.std(axis=0) > 0, frames.std(axis=0), 1.0)
+        mean, std = task.channel_statistics([data.series[i] for i in tr])
 
         def part(idx: np.ndarray, mean: np.ndarray = mean, std: np.ndarray = std) -> tuple[list[np.ndarray], Any]:
             return task.standardise([data.series[i] for i in idx], mean, std), data.labels[idx]

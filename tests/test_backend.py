@@ -116,6 +116,16 @@ def test_announce_compilation_speaks_once_on_a_compile_and_not_on_a_compiled_fun
         assert add_one(2) == 3  # already compiled: nothing to say
     assert quiet.getvalue() == ""
 
+    @numba.njit(cache=False)
+    def fails(a):
+        return a - 1
+
+    failed = io.StringIO()
+    with pytest.raises(RuntimeError), backend.announce_compilation(failed):
+        fails(1)
+        raise RuntimeError("the command fails after compiling")
+    assert failed.getvalue().splitlines()[-1].startswith("rnnlab: kernels compiled in ")  # said even so
+
 
 def test_the_command_line_announces_compilation_except_where_a_command_prepares_its_kernels(monkeypatch, tmp_path):
     from contextlib import contextmanager
@@ -130,9 +140,10 @@ def test_the_command_line_announces_compilation_except_where_a_command_prepares_
         yield
 
     monkeypatch.setattr(backend, "announce_compilation", recording)
-    assert cli.main(["export", str(tmp_path / "missing.rnnlab"), str(tmp_path / "out.onnx")]) == 1
+    assert cli.main(["evaluate", str(tmp_path / "missing.rnnlab")]) == 1
     assert entered == [True]
-    assert cli.PREPARES_ITS_KERNELS == {"train", "bench"}
+    assert cli.PREPARES_ITS_KERNELS == {"train", "bench", "export"}
     entered.clear()
     assert cli.main(["train", "--task", "adding", "--bptt", "3", "--out", str(tmp_path / "no")]) == 1  # refused early
+    assert cli.main(["export", str(tmp_path / "missing.rnnlab"), str(tmp_path / "out.onnx")]) == 1
     assert entered == []

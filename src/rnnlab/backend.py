@@ -176,8 +176,8 @@ def announce_compilation(stream: TextIO | None = None) -> Iterator[None]:
         def on_start(self, ev: Any) -> None:
             if self.depth == 0:
                 if self.seconds == 0.0:
-                    print("rnnlab: compiling the recurrent kernels for this machine (first use only, 10-40 s; "
-                          "cached on disk afterwards) ...", file=stream or sys.stderr, flush=True)
+                    print("rnnlab: compiling the recurrent kernels for this machine (first use only: 10 s to a "
+                          "minute or two; cached on disk afterwards) ...", file=stream or sys.stderr, flush=True)
                 self.began = time.perf_counter()
             self.depth += 1
 
@@ -187,7 +187,9 @@ def announce_compilation(stream: TextIO | None = None) -> Iterator[None]:
                 self.seconds += max(time.perf_counter() - self.began, 1e-9)
 
     listener = _Announcer()
-    with event.install_listener("numba:compile", listener):
-        yield
-    if listener.seconds > 0.0:
-        print(f"rnnlab: kernels compiled in {listener.seconds:.1f} s", file=stream or sys.stderr, flush=True)
+    try:
+        with event.install_listener("numba:compile", listener):
+            yield
+    finally:
+        if listener.seconds > 0.0:
+            print(f"rnnlab: kernels compiled in {listener.seconds:.1f} s", file=stream or sys.stderr, flush=True)

@@ -22,11 +22,14 @@ SMALL = ["--task", "adding", "--length", "12", "--train-size", "128", "--test-si
 def test_train_evaluate_predict(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--out", str(out), "--json"]) == 0
-    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    printed = capsys.readouterr().out.strip().splitlines()
+    metrics = json.loads(printed[-1])
     assert metrics["task"] == "adding" and metrics["epochs"] == 2 and 0 <= metrics["test_solved_fraction"] <= 1
-    for name in ("model.rnnlab", "checkpoint.rnnlab", "history.csv", "learning_curve.png", "gradient_norms.png",
-                 "metrics.json"):
+    files = ("model.rnnlab", "checkpoint.rnnlab", "history.csv", "learning_curve.png", "gradient_norms.png",
+             "metrics.json")
+    for name in files:
         assert (out / name).stat().st_size > 0, name
+    assert printed[-2] == f"saved in {out}: {', '.join(files)}"  # every file written, named
     assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,loss,within_tolerance")
     assert main(["evaluate", str(out / "model.rnnlab"), "--json"]) == 0

@@ -62,7 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "OpenBLAS) or auto (mkl when installed; default)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch (its columns show '-')")
     p.add_argument("--quick", action="store_true",
-                   help="a tiny grid, shorter pauses and streaming runs, a smaller GEMM: a few seconds, noisy")
+                   help="a tiny grid, shorter pauses and streaming runs, a smaller GEMM: a few seconds once the "
+                        "kernels are compiled (the first run compiles them all, about 40 s), noisy")
     p.add_argument("--out", type=_markdown_path, default=None, metavar="FILE.md",
                    help="also write the tables to FILE.md and the raw numbers to FILE.json beside it")
     p.add_argument("--json", action="store_true", help="print the raw numbers as one JSON object as the last line")

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+
+import numpy as np
 
 import rnnlab
-from rnnlab.interop.onnx import OPSET, to_onnx
+from rnnlab.interop.onnx import OPSET, io_names, to_onnx
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,12 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     model = rnnlab.load_model(args.model)
     to_onnx(model, args.out, lengths=args.lengths, states=args.states, dtype="float32" if args.float32 else None)
-    inputs = ["x", "lengths"] if args.lengths else ["x"]
-    outputs = ["y"]
-    if args.states:
-        carried = [(s, layer.name) for layer in model._recurrent_layers() for s in layer.state_names]
-        inputs += [f"{s}0_{name}" for s, name in carried]
-        outputs += [f"{s}_{name}" for s, name in carried]
+    inputs, outputs = io_names(model, lengths=args.lengths, states=args.states)
+    if not args.float32 and any(layer.dtype == np.float64 for layer in model.layers if layer.params):
+        print("note: the graph is float64; ONNX Runtime's CPU RNN/LSTM/GRU kernels take float32 only "
+              "(export with --float32 for it)", file=sys.stderr)
     print(f"wrote {args.out}: ONNX opset {OPSET}, inputs {', '.join(inputs)}, outputs {', '.join(outputs)} "
           f"({len(model.layers)} layers, {model.count_params():,} parameters)")
     if args.json:

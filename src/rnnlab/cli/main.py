@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from rnnlab import __version__, backend
 from rnnlab.cli import bench, evaluate, export, generate, gradcheck, gradflow, predict, tag, train
 
-# Commands that compile the kernels up front and say so themselves; the others are wrapped in
-# backend.announce_compilation, so that a first use's compiling is announced, not silent.
-PREPARES_ITS_KERNELS = frozenset({"train", "bench"})
+# Commands that compile the kernels up front and say so themselves (train, bench) or run none (export);
+# the others are wrapped in backend.announce_compilation, so that a first use's compiling is announced.
+PREPARES_ITS_KERNELS = frozenset({"train", "bench", "export"})
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -135,11 +135,13 @@ def run(args: argparse.Namespace) -> int:
     tasks.forget_carried_state(model)  # the saved model starts every call from a zero state
     model.save(out / "model.rnnlab")
     history.to_csv(out / "history.csv")
+    written = ["model.rnnlab", *(["checkpoint.rnnlab"] if checkpoint.exists() else []), "history.csv"]
     try:
         from rnnlab.plots import plot_grad_norms, plot_history
 
         plot_history(history, out / "learning_curve.png", title=f"{args.task} ({args.cell})")
         plot_grad_norms(history, out / "gradient_norms.png", title=f"{args.task} ({args.cell}): gradient norms")
+        written += ["learning_curve.png", "gradient_norms.png"]
     except ImportError as err:
         print(f"note: no learning-curve plot ({err})")
     final = task.report(model, data)
@@ -148,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     for k, v in final.items():
         print(f"{k}: {v:.4f}")
-    print(f"saved {out / 'model.rnnlab'}, {out / 'history.csv'}, {out / 'learning_curve.png'}")
+    print(f"saved in {out}: {', '.join([*written, 'metrics.json'])}")
     if args.json:
         print(json.dumps(metrics))
     return 0

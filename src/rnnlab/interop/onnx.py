@@ -86,11 +86,11 @@ class _Graph:
         self.initializers.append(proto.tensor(name, np.asarray(array, dtype=dtype or self.dtype)))
         return name
 
-    def ints(self, hint: str, values: int | list[int]) -> str:
-        """An int64 constant (a scalar or a list), shared by every node that asks for the same one."""
-        key = (hint, values if isinstance(values, int) else tuple(values))
+    def ints(self, hint: str, values: int | list[int], dtype: Any = np.int64) -> str:
+        """An integer constant (a scalar or a list), shared by every node that asks for the same one."""
+        key = (hint, values if isinstance(values, int) else tuple(values), np.dtype(dtype).name)
         if key not in self.shared:
-            self.shared[key] = self.const(hint, np.asarray(values, np.int64), np.int64)
+            self.shared[key] = self.const(hint, np.asarray(values, dtype), dtype)
         return self.shared[key]
 
     def op(self, op_type: str, inputs: list[str], hint: str, outputs: int = 1, **attributes: Any) -> list[str]:
@@ -100,6 +100,11 @@ class _Graph:
 
     def op1(self, op_type: str, inputs: list[str], hint: str, **attributes: Any) -> str:
         return self.op(op_type, inputs, hint, **attributes)[0]
+
+    def output(self, name: str, value: str) -> str:
+        """``value`` under the graph output name ``name`` (reserved by ``io_names``, so no layer took it)."""
+        self.nodes.append(proto.node("Identity", [value], [name], self.fresh(f"{name}_node"), {}))
+        return name
 
 
 def _check_model(model: Any) -> None:
@@ -116,6 +121,9 @@ def _check_model(model: Any) -> None:
             raise ValueError(f"layer {layer.name}: {type(layer).__name__} has no ONNX export")
         if isinstance(layer, Bidirectional) and layer.merge_mode is None:
             raise ValueError(f"layer {layer.name}: merge_mode=None returns two outputs; export needs one")
+    if not model._recurrent_layers():
+        raise ValueError("the model has no recurrent layer; rnnlab's ONNX export writes recurrent models "
+                         "(their input is a sequence)")
     for layer in model.layers[1:]:
         if isinstance(layer, Embedding | FeatureEmbedding):
             raise ValueError(f"layer {layer.name}: an embedding must be the model's first layer")
@@ -146,8 +154,8 @@ def _recurrent(g: _Graph, layer: Recurrent, x_tm: str, lens: str, reverse: bool,
     attributes: dict[str, Any] = {"hidden_size": H, "direction": "reverse" if reverse else "forward",
                                   "activations": [a[0] for a in acts]}
     if any(a[1] is not None for a in acts):
-        attributes["activation_alpha"] = [a[1] for a in acts if a[1] is not None]
-        attributes["activation_beta"] = [a[2] for a in acts if a[2] is not None]
+        attributes["activation_alpha"] = _parameter_list([a[1] for a in acts])
+        attributes["activation_beta"] = _parameter_list([a[2] for a in acts])
     if isinstance(layer, GRU):
         attributes["linear_before_reset"] = int(layer.reset_after)
     zero = g.ints("axis_0", [0])
@@ -158,7 +166,33 @@ def _recurrent(g: _Graph, layer: Recurrent, x_tm: str, lens: str, reverse: bool,
             inputs += [g.op1("Unsqueeze", [initial[1], zero], f"{base}_c0"), ""]
     outs = g.op(_OPS[kind], inputs, base, outputs=3 if kind == "lstm" else 2, **attributes)
     seq = g.op1("Squeeze", [outs[0], g.ints("axis_1", [1])], f"{base}_seq")
-    return seq, [g.op1("Squeeze", [o, zero], f"{base}_{s}") for o, s in zip(outs[1:], layer.state_names, strict=True)]
+    finals = [g.op1("Squeeze", [o, zero], f"{base}_{s}") for o, s in zip(outs[1:], layer.state_names, strict=True)]
+    if initial and lens:  # a sequence with no real step in this call keeps its state, as rnnlab's stepper does
+        # (ONNX Runtime returns zeros for a zero length)
+        stepped = g.op1("Unsqueeze", [g.op1("Greater", [lens, g.ints("zero_int32", 0, np.int32)], "has_steps"),
+                                      g.ints("axis_1", [1])], "has_steps_n1")
+        finals = [g.op1("Where", [stepped, f, i], f"{base}_{s}_kept")
+                  for f, i, s in zip(finals, initial, layer.state_names, strict=True)]
+    return seq, finals
+
+
+def _parameter_list(values: list[float | None]) -> list[float]:
+    """``activation_alpha``/``_beta`` for activations whose parameters are ``values`` (None: takes none).
+
+    ONNX says the values are "consumed in the order of activation functions", which runtimes read
+    two ways: ONNX Runtime hands them out in order to the activations that take one, onnx-mlir reads
+    entry ``k`` for activation ``k``. The list written here satisfies both: the ``j``-th activation
+    that takes a value finds it at index ``j`` and at its own index. That is possible for every
+    activation list rnnlab writes (for an LSTM, g and h are the same activation).
+    """
+    out: list[float | None] = [None] * len(values)
+    takers = [(k, v) for k, v in enumerate(values) if v is not None]
+    for j, (k, v) in enumerate(takers):
+        for index in (j, k):
+            if out[index] not in (None, v):
+                raise ValueError(f"cannot write activation parameters {values} for both ways of reading them")
+            out[index] = v
+    return [0.0 if v is None else v for v in out]
 
 
 def _merge(g: _Graph, mode: str, a: str, b: str, hint: str) -> str:
@@ -170,6 +204,13 @@ def _merge(g: _Graph, mode: str, a: str, b: str, hint: str) -> str:
         return g.op1("Mul", [a, b], hint)
     half = g.const("half", np.asarray(0.5))
     return g.op1("Mul", [g.op1("Add", [a, b], f"{hint}_sum"), half], hint)  # "ave"
+
+
+def io_names(model: Any, *, lengths: bool = False, states: bool = False) -> tuple[list[str], list[str]]:
+    """The names of the graph's inputs and outputs that ``build`` writes, in order."""
+    carried = [(s, layer.name) for layer in model._recurrent_layers() for s in layer.state_names] if states else []
+    inputs = ["x", *(["lengths"] if lengths else []), *(f"{s}0_{name}" for s, name in carried)]
+    return inputs, ["y", *(f"{s}_{name}" for s, name in carried)]
 
 
 def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str | None = None) -> bytes:
@@ -190,8 +231,11 @@ def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str
         raise ValueError(f"dtype must be 'float32', 'float64' or None (the model's), got {dtype!r}")
     dtype = np.dtype(dtype)
     g = _Graph(dtype)
+    input_names, output_names = io_names(model, lengths=lengths, states=states)
+    g.names.update(input_names + output_names)  # reserved: no layer's value takes them
+    state_in, state_out = iter(input_names[1 + lengths :]), iter(output_names[1:])
     first = layers[0]
-    x = g.fresh("x")
+    x = "x"
     if isinstance(first, Embedding):
         inputs = [proto.value_info(x, proto.INT64, ["batch", "time"])]
     elif isinstance(first, FeatureEmbedding):
@@ -204,7 +248,7 @@ def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str
     lens = ""
     carried: list[tuple[str, int]] = []  # with states: each recurrent layer's final states, (name, H)
     if lengths:
-        given = g.fresh("lengths")
+        given = "lengths"
         inputs.append(proto.value_info(given, proto.INT64, ["batch"]))
         lens = g.op1("Cast", [given], "lengths_int32", to=proto.INT32)
 
@@ -240,13 +284,12 @@ def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str
             else:
                 initial = None
                 if states:
-                    initial = [g.fresh(f"{s}0_{layer.name}") for s in layer.state_names]
+                    initial = [next(state_in) for _ in layer.state_names]
                     inputs += [proto.value_info(v, proto.DATA_TYPES[dtype], ["batch", layer.units]) for v in initial]
                 seq, finals = _recurrent(g, layer, h, lens, reverse=layer.go_backwards, initial=initial)
                 last = finals[0]
                 if states:
-                    for s, v in zip(layer.state_names, finals, strict=True):
-                        carried.append((g.op1("Identity", [v], f"{s}_{layer.name}"), layer.units))
+                    carried += [(g.output(next(state_out), v), layer.units) for v in finals]
                 if layer.return_sequences and layer.go_backwards:  # Keras: outputs in processing order
                     seq = g.op1("Slice", [seq, g.ints("start_last", [-1]), g.ints("to_first", [-(2**63)]),
                                           g.ints("axis_0", [0]), g.ints("step_back", [-1])], f"{layer.name}_flip")
@@ -258,14 +301,17 @@ def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str
             if layer.use_bias:
                 h = g.op1("Add", [h, g.const(f"{layer.name}_b", layer.params["b"])], f"{layer.name}_a")
             act = _DENSE_ACTIVATIONS[layer.activation]
-            if act == "HardSigmoid":
-                h = g.op1(act, [h], layer.name, alpha=0.2, beta=0.5)
+            if act == "HardSigmoid":  # clip(0.2 a + 0.5, 0, 1) with constants of the graph's dtype (HardSigmoid's
+                # alpha is a float32 attribute, 0.2 rounded: 2e-9 off in a float64 graph)
+                a = g.op1("Add", [g.op1("Mul", [h, g.const("slope", np.asarray(0.2))], f"{layer.name}_scaled"),
+                                  g.const("offset", np.asarray(0.5))], f"{layer.name}_shifted")
+                h = g.op1("Clip", [a, g.const("zero", np.asarray(0.0)), g.const("one", np.asarray(1.0))], layer.name)
             elif act is not None:
                 h = g.op1(act, [h], layer.name)
         # Dropout: the identity at inference
     if time_major:
         h = g.op1("Transpose", [h], "batch_major", perm=[1, 0, 2])
-    y = g.op1("Identity", [h], "y")
+    y = g.output("y", h)
     last = layers[-1]
     width = last.units if isinstance(last, Dense) else None
     shape: list[int | str] = ["batch", "time", width or "outputs"] if sequence else ["batch", width or "outputs"]

@@ -34,7 +34,8 @@ MISSING_DATA = ("the vowels task needs --train FILE.ts --test FILE.ts, e.g. the 
                 "JapaneseVowels_TRAIN.ts and JapaneseVowels_TEST.ts")
 
 
-def _read(path: str | Path, role: str) -> TimeSeriesDataset:
+def read(path: str | Path, role: str) -> TimeSeriesDataset:
+    """A UEA ``.ts`` file of complete series (the ``role`` names it in errors: training, test)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file (the {role} file of the vowels task); expected a UEA .ts file")
@@ -59,6 +60,13 @@ def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generat
     return train_idx, valid_idx
 
 
+def channel_statistics(series: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, std)`` per channel over all frames of ``series``; a constant channel gets std 1."""
+    frames = np.concatenate(series)  # (sum T_i, C)
+    std = frames.std(axis=0)
+    return frames.mean(axis=0), np.where(std > 0, std, 1.0)
+
+
 def standardise(series: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
     """``(x - mean) / std`` per channel, as float32 ``(T_i, C)`` arrays."""
     return [((s - mean) / std).astype(np.float32) for s in series]
@@ -68,7 +76,7 @@ def load(args: Any) -> TaskData:
     """Read ``--train`` and ``--test``, hold out a stratified validation part, standardise the channels."""
     if not getattr(args, "train", None) or not getattr(args, "test", None):
         raise ValueError(MISSING_DATA)
-    train_file, test_file = _read(args.train, "training"), _read(args.test, "test")
+    train_file, test_file = read(args.train, "training"), read(args.test, "test")
     if test_file.classes != train_file.classes:
         raise ValueError(f"{args.test}: classes {test_file.classes} differ from the training file's "
                          f"{train_file.classes}; expected the same @classLabel header")
@@ -77,9 +85,7 @@ def load(args: Any) -> TaskData:
                          f"{train_file.n_channels}")
     fraction = float(getattr(args, "valid_fraction", 0.1))
     tr, va = stratified_split(train_file.labels, fraction, np.random.default_rng(args.seed))
-    frames = np.concatenate([train_file.series[i] for i in tr])  # (sum T_i, C)
-    mean, std = frames.mean(axis=0), frames.std(axis=0)  # (C,)
-    std = np.where(std > 0, std, 1.0)
+    mean, std = channel_statistics([train_file.series[i] for i in tr])  # (C,) each
 
     def split(ds: TimeSeriesDataset, idx: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         return standardise([ds.series[i] for i in idx], mean, std), ds.labels[idx]
@@ -120,7 +126,7 @@ def test_data(metadata: dict[str, Any]) -> tuple[list[np.ndarray], np.ndarray]:
     path = Path(metadata["test_file"])
     if not path.is_file():
         raise ValueError(f"the model's test file {path} is gone; restore it (or retrain with --test FILE.ts)")
-    ds = _read(path, "test")
+    ds = read(path, "test")
     if ds.classes != metadata["classes"]:
         raise ValueError(f"{path}: classes {ds.classes} differ from the model's {metadata['classes']}")
     mean, std = np.asarray(metadata["mean"]), np.asarray(metadata["std"])
