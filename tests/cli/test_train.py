@@ -35,6 +35,8 @@ def test_train_evaluate_predict(tmp_path, capsys):
     assert main(["evaluate", str(out / "model.rnnlab"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["within_tolerance"] == pytest.approx(metrics["test_solved_fraction"])
+    for key in ("test_mse", "test_solved_fraction"):  # the task's report, under train's names
+        assert result[key] == pytest.approx(metrics[key], rel=1e-6), key
     assert main(["predict", str(out / "model.rnnlab"), "--examples", "2"]) == 0
     assert "target" in capsys.readouterr().out
 

@@ -1,4 +1,9 @@
-"""``rnnlab evaluate MODEL``: the loss and metrics of a saved model on its task's test data."""
+"""``rnnlab evaluate MODEL``: the loss and metrics of a saved model on its task's test data.
+
+It prints the model's loss and compiled metrics (``loss``, ``accuracy``, ``within_tolerance`` ...),
+then the task's own report under the names ``rnnlab train`` ends with (``test_accuracy``,
+``test_solved_fraction``, ``valid_loss_stream`` ...), computed the same way.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +29,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.model} records no task; evaluate it from Python with model.evaluate(x, y)")
     if model.loss is None:
         raise ValueError(f"{args.model} was saved without a loss; it cannot be evaluated")
-    x, y = tasks.get(task_name).test_data(model.metadata)
+    task = tasks.get(task_name)
+    x, y = task.test_data(model.metadata)
     result = model.evaluate(x, y, batch_size=args.batch_size)
-    for k, v in result.items():
+    report = task.report(model, tasks.TaskData(None, None, (x, y), dict(model.metadata)))  # as train's last lines
+    for k, v in {**result, **report}.items():
         print(f"{k}: {v:.6f}")
     if args.json:
-        print(json.dumps({"task": task_name, **result}))
+        print(json.dumps({"task": task_name, **result, **report}))
     return 0
