@@ -213,6 +213,52 @@ def io_names(model: Any, *, lengths: bool = False, states: bool = False) -> tupl
     return inputs, ["y", *(f"{s}_{name}" for s, name in carried)]
 
 
+def _graph_dtype(layers: list[Any], dtype: str | None) -> np.dtype:
+    """The graph's float type: ``dtype``, or the layers' one when None (refused if they mix)."""
+    if dtype is None:
+        dtypes = {layer.dtype.name for layer in layers if layer.params} or {"float32"}
+        if len(dtypes) > 1:
+            raise ValueError(f"the layers mix dtypes {sorted(dtypes)}; pass dtype= to export them as one")
+        (dtype,) = dtypes
+    elif dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32', 'float64' or None (the model's), got {dtype!r}")
+    return np.dtype(dtype)
+
+
+def _embedding(g: _Graph, layer: Embedding | FeatureEmbedding, ids: str, lens: str) -> tuple[str, str]:
+    """The lookup of the model's first layer on ``ids``; returns ``(vectors, lengths)``, the lengths
+    counted from the nonzero ids with ``mask_zero`` (the smaller of them and ``lens`` when both)."""
+    if layer.mask_zero:  # rnnlab's mask ids != 0 (feature 0), as lengths: the padding at the end
+        words = ids if isinstance(layer, Embedding) else g.op1("Gather", [ids, g.ints("feature_0", 0)], "word_ids",
+                                                                axis=2)
+        padding = g.op1("Equal", [words, g.ints("pad_id", 0)], "is_padding")
+        real = g.op1("Cast", [g.op1("Not", [padding], "is_real")], "real_int32", to=proto.INT32)
+        counted = g.op1("ReduceSum", [real, g.ints("axis_1", [1])], "mask_lengths", keepdims=0)
+        lens = counted if not lens else g.op1("Min", [lens, counted], "lengths_min")
+    if isinstance(layer, Embedding):
+        return g.op1("Gather", [g.const(f"{layer.name}_E", layer.params["E"]), ids], layer.name, axis=0), lens
+    parts = []
+    for f in range(len(layer.input_dims)):
+        ids_f = g.op1("Gather", [ids, g.ints(f"feature_{f}", f)], f"{layer.name}_ids{f}", axis=2)
+        parts.append(g.op1("Gather", [g.const(f"{layer.name}_E{f}", layer.params[f"E{f}"]), ids_f],
+                           f"{layer.name}_{f}", axis=0))
+    return g.op1("Concat", parts, layer.name, axis=-1), lens
+
+
+def _dense(g: _Graph, layer: Dense, h: str) -> str:
+    """``f(h W + b)`` on the last axis."""
+    h = g.op1("MatMul", [h, g.const(f"{layer.name}_W", layer.params["W"])], f"{layer.name}_xW")
+    if layer.use_bias:
+        h = g.op1("Add", [h, g.const(f"{layer.name}_b", layer.params["b"])], f"{layer.name}_a")
+    act = _DENSE_ACTIVATIONS[layer.activation]
+    if act == "HardSigmoid":  # clip(0.2 a + 0.5, 0, 1) with constants of the graph's dtype (HardSigmoid's alpha
+        # is a float32 attribute, 0.2 rounded: 2e-9 off in a float64 graph)
+        a = g.op1("Add", [g.op1("Mul", [h, g.const("slope", np.asarray(0.2))], f"{layer.name}_scaled"),
+                          g.const("offset", np.asarray(0.5))], f"{layer.name}_shifted")
+        return g.op1("Clip", [a, g.const("zero", np.asarray(0.0)), g.const("one", np.asarray(1.0))], layer.name)
+    return h if act is None else g.op1(act, [h], layer.name)
+
+
 def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str | None = None) -> bytes:
     """The ONNX model of ``model`` as bytes (``to_onnx`` writes them to a file)."""
     _check_model(model)
@@ -222,14 +268,7 @@ def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str
                 raise ValueError(f"layer {layer.name}: states=True carries the state of layers that read left to "
                                  "right; a Bidirectional or go_backwards layer has no state to carry")
     layers = model.layers
-    if dtype is None:
-        dtypes = {layer.dtype.name for layer in layers if layer.params} or {"float32"}
-        if len(dtypes) > 1:
-            raise ValueError(f"the layers mix dtypes {sorted(dtypes)}; pass dtype= to export them as one")
-        (dtype,) = dtypes
-    elif dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32', 'float64' or None (the model's), got {dtype!r}")
-    dtype = np.dtype(dtype)
+    dtype = _graph_dtype(layers, dtype)
     g = _Graph(dtype)
     input_names, output_names = io_names(model, lengths=lengths, states=states)
     g.names.update(input_names + output_names)  # reserved: no layer's value takes them
@@ -255,22 +294,7 @@ def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str
     h, time_major, sequence = x, False, True
     for layer in layers:
         if isinstance(layer, Embedding | FeatureEmbedding):
-            if layer.mask_zero:  # rnnlab's mask x != 0 (feature 0), as lengths: padding at the end
-                ids = x if isinstance(layer, Embedding) else g.op1("Gather", [x, g.ints("feature_0", 0)], "word_ids",
-                                                                    axis=2)
-                padding = g.op1("Equal", [ids, g.ints("pad_id", 0)], "is_padding")
-                real = g.op1("Cast", [g.op1("Not", [padding], "is_real")], "real_int32", to=proto.INT32)
-                counted = g.op1("ReduceSum", [real, g.ints("axis_1", [1])], "mask_lengths", keepdims=0)
-                lens = counted if not lens else g.op1("Min", [lens, counted], "lengths_min")
-            if isinstance(layer, Embedding):
-                h = g.op1("Gather", [g.const(f"{layer.name}_E", layer.params["E"]), h], layer.name, axis=0)
-            else:
-                parts = []
-                for f in range(len(layer.input_dims)):
-                    ids_f = g.op1("Gather", [h, g.ints(f"feature_{f}", f)], f"{layer.name}_ids{f}", axis=2)
-                    parts.append(g.op1("Gather", [g.const(f"{layer.name}_E{f}", layer.params[f"E{f}"]), ids_f],
-                                       f"{layer.name}_{f}", axis=0))
-                h = g.op1("Concat", parts, layer.name, axis=-1)
+            h, lens = _embedding(g, layer, h, lens)
         elif isinstance(layer, Recurrent | Bidirectional):
             if not sequence:
                 raise ValueError(f"layer {layer.name} needs a sequence, but the layer before it returns one vector")
@@ -297,17 +321,7 @@ def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str
             if not layer.return_sequences:
                 sequence, time_major = False, False
         elif isinstance(layer, Dense):
-            h = g.op1("MatMul", [h, g.const(f"{layer.name}_W", layer.params["W"])], f"{layer.name}_xW")
-            if layer.use_bias:
-                h = g.op1("Add", [h, g.const(f"{layer.name}_b", layer.params["b"])], f"{layer.name}_a")
-            act = _DENSE_ACTIVATIONS[layer.activation]
-            if act == "HardSigmoid":  # clip(0.2 a + 0.5, 0, 1) with constants of the graph's dtype (HardSigmoid's
-                # alpha is a float32 attribute, 0.2 rounded: 2e-9 off in a float64 graph)
-                a = g.op1("Add", [g.op1("Mul", [h, g.const("slope", np.asarray(0.2))], f"{layer.name}_scaled"),
-                                  g.const("offset", np.asarray(0.5))], f"{layer.name}_shifted")
-                h = g.op1("Clip", [a, g.const("zero", np.asarray(0.0)), g.const("one", np.asarray(1.0))], layer.name)
-            elif act is not None:
-                h = g.op1(act, [h], layer.name)
+            h = _dense(g, layer, h)
         # Dropout: the identity at inference
     if time_major:
         h = g.op1("Transpose", [h], "batch_major", perm=[1, 0, 2])
