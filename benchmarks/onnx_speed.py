@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -129,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(os.cpu_count() or 1)
     sizes = bench.QUICK_GRID if opts.quick else bench.GRID
     repeats = 2 if opts.quick else opts.repeats
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         rows, stream_rows = [], []
         for kind in opts.cells:

@@ -65,11 +65,8 @@ def cross_validate(cell: str, config: dict[str, Any], train_path: Any, folds: in
         args = train_args(["--task", "vowels", "--cell", cell, "--seed", str(k), *grid_flags(config)])
         tr, va = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         mean, std = task.channel_statistics([data.series[i] for i in tr])
-
-        def part(idx: np.ndarray, mean: np.ndarray = mean, std: np.ndarray = std) -> tuple[list[np.ndarray], Any]:
-            return task.standardise([data.series[i] for i in idx], mean, std), data.labels[idx]
-
-        split = TaskData(part(tr), None, part(va), {"classes": data.classes})
+        split = TaskData(task.scaled(data, tr, mean, std), None, task.scaled(data, va, mean, std),
+                         {"classes": data.classes})
         model = task.build_model(args, split)
         model.fit(*split.train, batch_size=args.batch_size, epochs=args.epochs, verbose=0)
         result = model.evaluate(*split.test)

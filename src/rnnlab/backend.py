@@ -16,7 +16,7 @@ The kernels compile on first use and are cached on disk; ``warmup`` compiles (or
 or the cells a model uses) up front and returns the seconds it took, so that compilation is not
 mistaken for run time. ``announce_compilation`` says so on stderr while a block compiles some
 (the command line wraps every command that does not prepare them itself), so that a first run's
-10-40 s of compiling is not mistaken for a hang.
+compiling (10 s to a minute or two) is not mistaken for a hang.
 """
 
 from __future__ import annotations
@@ -171,11 +171,12 @@ def announce_compilation(stream: TextIO | None = None) -> Iterator[None]:
 
     class _Announcer(event.Listener):
         def __init__(self) -> None:
-            self.depth, self.seconds, self.began = 0, 0.0, 0.0
+            self.depth, self.seconds, self.began, self.announced = 0, 0.0, 0.0, False
 
         def on_start(self, ev: Any) -> None:
             if self.depth == 0:
-                if self.seconds == 0.0:
+                if not self.announced:
+                    self.announced = True
                     print("rnnlab: compiling the recurrent kernels for this machine (first use only: 10 s to a "
                           "minute or two; cached on disk afterwards) ...", file=stream or sys.stderr, flush=True)
                 self.began = time.perf_counter()
@@ -184,12 +185,12 @@ def announce_compilation(stream: TextIO | None = None) -> Iterator[None]:
         def on_end(self, ev: Any) -> None:
             self.depth -= 1
             if self.depth == 0:
-                self.seconds += max(time.perf_counter() - self.began, 1e-9)
+                self.seconds += time.perf_counter() - self.began
 
     listener = _Announcer()
     try:
         with event.install_listener("numba:compile", listener):
             yield
     finally:
-        if listener.seconds > 0.0:
+        if listener.announced:
             print(f"rnnlab: kernels compiled in {listener.seconds:.1f} s", file=stream or sys.stderr, flush=True)

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 import rnnlab
-from rnnlab.interop.onnx import OPSET, io_names, to_onnx
+from rnnlab.interop.onnx import OPSET, graph_dtype, io_names, to_onnx
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     model = rnnlab.load_model(args.model)
     to_onnx(model, args.out, lengths=args.lengths, states=args.states, dtype="float32" if args.float32 else None)
     inputs, outputs = io_names(model, lengths=args.lengths, states=args.states)
-    if not args.float32 and any(layer.dtype == np.float64 for layer in model.layers if layer.params):
+    if not args.float32 and graph_dtype(model) == np.float64:
         print("note: the graph is float64; ONNX Runtime's CPU RNN/LSTM/GRU kernels take float32 only "
               "(export with --float32 for it)", file=sys.stderr)
     print(f"wrote {args.out}: ONNX opset {OPSET}, inputs {', '.join(inputs)}, outputs {', '.join(outputs)} "

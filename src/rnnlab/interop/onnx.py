@@ -50,7 +50,7 @@ from rnnlab.layers.feature_embedding import FeatureEmbedding
 from rnnlab.layers.gru import GRU
 from rnnlab.layers.recurrent import Recurrent
 
-__all__ = ["OPSET", "to_onnx"]
+__all__ = ["OPSET", "build", "graph_dtype", "io_names", "to_onnx"]
 
 OPSET = 14  # RNN/LSTM/GRU-14; ir_version 7 is the first that carries it
 _IR_VERSION = 7
@@ -60,8 +60,7 @@ _BLOCKS = {"rnn": [0], "lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}  # rnnlab's gate 
 _RNN_ACTIVATIONS = {"tanh": ("Tanh", None, None), "sigmoid": ("Sigmoid", None, None),
                     "relu": ("Relu", None, None), "hard_sigmoid": ("HardSigmoid", 0.2, 0.5),
                     "linear": ("Affine", 1.0, 0.0)}
-_DENSE_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "hard_sigmoid": "HardSigmoid",
-                      "linear": None}
+_DENSE_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "linear": None}  # hard_sigmoid: _dense
 
 
 class _Graph:
@@ -213,8 +212,9 @@ def io_names(model: Any, *, lengths: bool = False, states: bool = False) -> tupl
     return inputs, ["y", *(f"{s}_{name}" for s, name in carried)]
 
 
-def _graph_dtype(layers: list[Any], dtype: str | None) -> np.dtype:
-    """The graph's float type: ``dtype``, or the layers' one when None (refused if they mix)."""
+def graph_dtype(model: Any, dtype: str | None = None) -> np.dtype:
+    """The float type of ``model``'s graph: ``dtype``, or the layers' one when None (refused if they mix)."""
+    layers = model.layers
     if dtype is None:
         dtypes = {layer.dtype.name for layer in layers if layer.params} or {"float32"}
         if len(dtypes) > 1:
@@ -250,12 +250,12 @@ def _dense(g: _Graph, layer: Dense, h: str) -> str:
     h = g.op1("MatMul", [h, g.const(f"{layer.name}_W", layer.params["W"])], f"{layer.name}_xW")
     if layer.use_bias:
         h = g.op1("Add", [h, g.const(f"{layer.name}_b", layer.params["b"])], f"{layer.name}_a")
-    act = _DENSE_ACTIVATIONS[layer.activation]
-    if act == "HardSigmoid":  # clip(0.2 a + 0.5, 0, 1) with constants of the graph's dtype (HardSigmoid's alpha
-        # is a float32 attribute, 0.2 rounded: 2e-9 off in a float64 graph)
+    if layer.activation == "hard_sigmoid":  # clip(0.2 a + 0.5, 0, 1) with constants of the graph's dtype
+        # (HardSigmoid's alpha is a float32 attribute, 0.2 rounded: 2e-9 off in a float64 graph)
         a = g.op1("Add", [g.op1("Mul", [h, g.const("slope", np.asarray(0.2))], f"{layer.name}_scaled"),
                           g.const("offset", np.asarray(0.5))], f"{layer.name}_shifted")
         return g.op1("Clip", [a, g.const("zero", np.asarray(0.0)), g.const("one", np.asarray(1.0))], layer.name)
+    act = _DENSE_ACTIVATIONS[layer.activation]
     return h if act is None else g.op1(act, [h], layer.name)
 
 
@@ -268,7 +268,7 @@ def build(model: Any, *, lengths: bool = False, states: bool = False, dtype: str
                 raise ValueError(f"layer {layer.name}: states=True carries the state of layers that read left to "
                                  "right; a Bidirectional or go_backwards layer has no state to carry")
     layers = model.layers
-    dtype = _graph_dtype(layers, dtype)
+    dtype = graph_dtype(model, dtype)
     g = _Graph(dtype)
     input_names, output_names = io_names(model, lengths=lengths, states=states)
     g.names.update(input_names + output_names)  # reserved: no layer's value takes them

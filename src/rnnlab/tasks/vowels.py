@@ -67,6 +67,12 @@ def channel_statistics(series: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray
     return frames.mean(axis=0), np.where(std > 0, std, 1.0)
 
 
+def scaled(ds: TimeSeriesDataset, idx: np.ndarray, mean: np.ndarray, std: np.ndarray) -> tuple[list[np.ndarray],
+                                                                                           np.ndarray]:
+    """The examples ``idx`` of ``ds`` as ``(standardised series, labels)``."""
+    return standardise([ds.series[i] for i in idx], mean, std), ds.labels[idx]
+
+
 def standardise(series: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
     """``(x - mean) / std`` per channel, as float32 ``(T_i, C)`` arrays."""
     return [((s - mean) / std).astype(np.float32) for s in series]
@@ -87,9 +93,6 @@ def load(args: Any) -> TaskData:
     tr, va = stratified_split(train_file.labels, fraction, np.random.default_rng(args.seed))
     mean, std = channel_statistics([train_file.series[i] for i in tr])  # (C,) each
 
-    def split(ds: TimeSeriesDataset, idx: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-        return standardise([ds.series[i] for i in idx], mean, std), ds.labels[idx]
-
     metadata = {
         "task": NAME,
         "train_file": str(Path(args.train).resolve()),
@@ -99,9 +102,9 @@ def load(args: Any) -> TaskData:
         "std": std.tolist(),
         "valid_fraction": fraction,
     }
-    valid = split(train_file, va) if len(va) else None
-    test = split(test_file, np.arange(len(test_file)))
-    return TaskData(split(train_file, tr), valid, test, metadata)
+    valid = scaled(train_file, va, mean, std) if len(va) else None
+    test = scaled(test_file, np.arange(len(test_file)), mean, std)
+    return TaskData(scaled(train_file, tr, mean, std), valid, test, metadata)
 
 
 def build_model(args: Any, data: TaskData) -> Sequential:
